@@ -1,0 +1,5 @@
+"""``python -m batchplane``."""
+
+from batchplane.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The error tree of batchplane and the one exit-code table every command uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """Exit codes, as documented in the README."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    SPEC_INVALID = 3
+    POLICY_FAILED = 4
+    TOOL_FAILED = 5
+    CHANGES_PENDING = 6
+
+
+class BatchplaneError(Exception):
+    """A known failure: printed without a traceback, mapped to an exit code."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+
+@dataclass(frozen=True, order=True)
+class SpecProblem:
+    """One problem in a spec file, located as precisely as the YAML allows."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SpecError(BatchplaneError):
+    """The spec is invalid; carries every problem found, not just the first."""
+
+    exit_code = ExitCode.SPEC_INVALID
+
+    def __init__(self, problems: Sequence[SpecProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0, p.path, p.message))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class SpecNotFoundError(BatchplaneError):
+    """No platform.yaml where one was expected."""
+
+    exit_code = ExitCode.SPEC_INVALID
+
+    def __init__(self, start: Path) -> None:
+        super().__init__(f"no platform.yaml in {start} or any parent directory (use --spec PATH to name one)")
+
+
+class ToolError(BatchplaneError):
+    """An external tool (terraform, docker, checkov, a registry) failed."""
+
+    exit_code = ExitCode.TOOL_FAILED
+
+    def __init__(self, tool: str, command: Sequence[str], detail: str) -> None:
+        self.tool = tool
+        self.command = list(command)
+        self.detail = detail
+        tail = "\n".join(detail.strip().splitlines()[-20:])
+        super().__init__(f"{tool} failed: {' '.join(self.command)}\n{tail}".rstrip())
+
+
+class ChangesPendingError(BatchplaneError):
+    """Something differs from what it should be (render --check, drift)."""
+
+    exit_code = ExitCode.CHANGES_PENDING

@@ -1,0 +1,367 @@
+"""Load platform.yaml into a validated :class:`Spec`, keeping line numbers.
+
+Every problem is collected (YAML shape, schema, references, overrides) and
+raised together as one :class:`SpecError`, each located at the line a human
+edits.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import io
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from batchplane.errors import SpecError, SpecNotFoundError, SpecProblem
+from batchplane.spec.checks import check_references
+from batchplane.spec.models import NAME_PATTERN, OVERRIDABLE_SECTIONS, Platform
+
+SPEC_FILENAME = "platform.yaml"
+
+Loc = tuple[str | int, ...]
+
+_FRIENDLY_PATTERNS = {
+    NAME_PATTERN: "must be lowercase letters, digits and '-', start with a letter, at most 32 characters",
+    r"^[0-9]{12}$": 'must be a 12-digit AWS account id, quoted ("111111111111")',
+    r"^[a-z]{2}(-[a-z]+)+-[0-9]$": "must be an AWS region such as eu-west-1",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "must be a variable name (letters, digits, _; not starting with a digit)",
+    r"^[A-Za-z0-9_]+$": "must be letters, digits and _ only",
+}
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Line and column (1-based) of every key and item in the YAML document."""
+
+    file: str
+    points: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def line(self, loc: Loc) -> int | None:
+        """Line of ``loc``, or of its nearest located ancestor."""
+        for end in range(len(loc), -1, -1):
+            point = self.points.get(loc[:end])
+            if point is not None:
+                return point[0]
+        return None
+
+    def has(self, loc: Loc) -> bool:
+        return loc in self.points
+
+    def problem(self, loc: Loc, message: str) -> SpecProblem:
+        return SpecProblem(self.file, self.line(loc), dotted(loc), message)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated platform spec and where it came from."""
+
+    path: Path
+    platform: Platform
+    resolved: dict[str, Platform]
+    locations: Locations
+
+    @property
+    def root(self) -> Path:
+        """The platform repository: the directory holding the spec."""
+        return self.path.parent
+
+    @property
+    def environments(self) -> list[str]:
+        return list(self.platform.environments)
+
+    def env(self, name: str) -> Platform:
+        """The platform as seen from one environment (its overrides applied)."""
+        return self.resolved[name]
+
+
+def dotted(loc: Loc) -> str:
+    """``('jobs', 'a', 'retry', 'on_exit', 0)`` -> ``jobs.a.retry.on_exit[0]``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def find_spec(start: Path) -> Path:
+    """The nearest platform.yaml at or above ``start``, like git finds .git."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / SPEC_FILENAME
+        if candidate.is_file():
+            return candidate
+    raise SpecNotFoundError(start)
+
+
+def load_spec(path: Path, *, check_images: bool = True) -> Spec:
+    """Read, validate and resolve a spec file; raise SpecError listing every problem."""
+    label = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([SpecProblem(str(path), None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([SpecProblem(str(path), None, "", f"cannot read: {exc}")]) from None
+    return parse_spec(text, path=path, label=label, check_images=check_images)
+
+
+def parse_spec(text: str, *, path: Path, label: str | None = None, check_images: bool = True) -> Spec:
+    """Validate spec text; ``path`` anchors job_images/ and is reported in errors."""
+    locations = Locations(label or path.name)
+    document = _parse_yaml(text, locations)
+    if not isinstance(document, dict):
+        got = "an empty file" if document is None else f"a {type(document).__name__}"
+        raise SpecError([SpecProblem(locations.file, 1, "", f"expected a mapping at the top level, got {got}")])
+
+    base, problems = _validate(document, locations, prefix=())
+    if base is None:
+        raise SpecError(problems)
+
+    images_dir = path.parent / "job_images" if check_images else None
+    problems += [locations.problem(loc, msg) for loc, msg in check_references(base, images_dir)]
+
+    resolved: dict[str, Platform] = {}
+    for env_name, environment in base.environments.items():
+        env_loc: Loc = ("environments", env_name, "overrides")
+        if not environment.overrides:
+            resolved[env_name] = base
+            continue
+        env_problems, merged = _apply_overrides(document, env_name, locations)
+        problems += env_problems
+        if merged is None:
+            continue
+        platform, merge_problems = _validate(merged, locations, prefix=env_loc)
+        problems += merge_problems
+        if platform is None:
+            continue
+        base_messages = {msg for _, msg in check_references(base, images_dir)}
+        for loc, msg in check_references(platform, images_dir):
+            if msg not in base_messages:
+                problems.append(
+                    _override_problem(locations, env_loc, loc, f"{msg} (after environment {env_name}'s overrides)")
+                )
+        resolved[env_name] = platform
+
+    if problems:
+        raise SpecError(sorted(set(problems)))
+    return Spec(path=path, platform=base, resolved=resolved, locations=locations)
+
+
+# --- YAML -------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, locations: Locations) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        node = yaml.load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise SpecError([SpecProblem(locations.file, line, "", f"YAML syntax: {reason}", column)]) from None
+    except YAMLError as exc:
+        raise SpecError([SpecProblem(locations.file, None, "", f"YAML syntax: {exc}")]) from None
+    except RecursionError:
+        raise SpecError([SpecProblem(locations.file, None, "", "YAML nests too deeply")]) from None
+    return _plain(node, (), locations, set())
+
+
+def _plain(node: Any, loc: Loc, locations: Locations, active: set[int]) -> Any:
+    """Plain Python values from ruamel's round-trip nodes, recording positions."""
+    if isinstance(node, CommentedMap | CommentedSeq):
+        if id(node) in active:
+            raise SpecError([locations.problem(loc, "a YAML alias refers to itself")])
+        active = active | {id(node)}
+    if isinstance(node, CommentedMap):
+        result: dict[str, Any] = {}
+        for key in node:
+            name = key if isinstance(key, str) else str(key)
+            try:
+                line, column = node.lc.key(key)
+                locations.points[(*loc, name)] = (line + 1, column + 1)
+            except (KeyError, TypeError):
+                pass
+            result[name] = _plain(node[key], (*loc, name), locations, active)
+        return result
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, item in enumerate(node):
+            try:
+                line, column = node.lc.item(index)
+                locations.points[(*loc, index)] = (line + 1, column + 1)
+            except (KeyError, TypeError):
+                pass
+            items.append(_plain(item, (*loc, index), locations, active))
+        return items
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return bool(node) if type(node).__name__ == "ScalarBoolean" else int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, dt.datetime):
+        return dt.datetime(*node.timetuple()[:6])
+    if isinstance(node, dt.date):
+        return dt.date(node.year, node.month, node.day)
+    raise SpecError(
+        [locations.problem(loc, f"unsupported YAML value {type(node).__name__} (custom tags are not allowed)")]
+    )
+
+
+# --- schema validation ------------------------------------------------------
+
+
+def _validate(document: dict[str, Any], locations: Locations, prefix: Loc) -> tuple[Platform | None, list[SpecProblem]]:
+    try:
+        return Platform.model_validate(document), []
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(part for part in error["loc"] if part != "[key]")
+            message = _message(error, loc)
+            if prefix:
+                problems.append(_override_problem(locations, prefix, loc, message))
+            else:
+                problems.append(locations.problem(loc, message))
+        return None, problems
+
+
+def _message(error: Mapping[str, Any], loc: Loc) -> str:
+    kind = error["type"]
+    message = str(error["msg"])
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint += f"; expected one of: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {loc[-1]!r}{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_pattern_mismatch":
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
+        friendly = _FRIENDLY_PATTERNS.get(pattern)
+        return f"{error['input']!r} {friendly}" if friendly else f"{error['input']!r} does not match {pattern}"
+    if kind == "string_type" and isinstance(error.get("input"), int | float):
+        return f'expected a string, got the number {error["input"]!r} (quote it: "{error["input"]}")'
+    if kind in ("value_error", "assertion_error"):
+        return re.sub(r"^(Value|Assertion) error, ", "", message)
+    if kind == "literal_error":
+        return f"{error['input']!r} is not allowed: {message[0].lower()}{message[1:]}"
+    return f"{message[0].lower()}{message[1:]}"
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """Field names of the model found at ``loc``, for 'did you mean' hints."""
+    current: Any = Platform
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    model = _unwrap_model(current)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    model = _unwrap_model(annotation)
+    if model is not None:
+        if isinstance(part, str) and part in model.model_fields:
+            return model.model_fields[part].annotation
+        return None
+    for candidate in _variants(annotation):
+        origin = get_origin(candidate)
+        if origin is dict:
+            return get_args(candidate)[1]
+        if origin is list and isinstance(part, int):
+            return get_args(candidate)[0]
+    return None
+
+
+def _variants(annotation: Any) -> Iterator[Any]:
+    args = get_args(annotation)
+    if get_origin(annotation) is not None and get_origin(annotation) not in (dict, list) and args:
+        for arg in args:
+            yield from _variants(arg)
+    else:
+        yield annotation
+
+
+def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in _variants(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+# --- overrides --------------------------------------------------------------
+
+
+def _apply_overrides(
+    document: dict[str, Any], env_name: str, locations: Locations
+) -> tuple[list[SpecProblem], dict[str, Any] | None]:
+    env_loc: Loc = ("environments", env_name, "overrides")
+    overrides = document["environments"][env_name]["overrides"]
+    problems: list[SpecProblem] = []
+    merged = copy.deepcopy(document)
+    for section, entries in overrides.items():
+        section_loc = (*env_loc, section)
+        if section not in OVERRIDABLE_SECTIONS:
+            problems.append(locations.problem(section_loc, f"only {', '.join(OVERRIDABLE_SECTIONS)} can be overridden"))
+            continue
+        if not isinstance(entries, dict):
+            problems.append(locations.problem(section_loc, "expected a mapping of entry names to changed values"))
+            continue
+        for entry, values in entries.items():
+            entry_loc = (*section_loc, entry)
+            if entry not in merged.get(section, {}):
+                problems.append(
+                    locations.problem(
+                        entry_loc,
+                        f"overrides may change values, not add entries: there is no {section}.{entry}",
+                    )
+                )
+                continue
+            if not isinstance(values, dict):
+                problems.append(locations.problem(entry_loc, "expected a mapping of changed values"))
+                continue
+            base_entry = merged[section][entry]
+            if isinstance(base_entry, dict):
+                merged[section][entry] = deep_merge(base_entry, values)
+    merged["environments"][env_name] = {k: v for k, v in merged["environments"][env_name].items() if k != "overrides"}
+    return problems, (None if problems else merged)
+
+
+def deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; every other value (lists too) is replaced."""
+    result = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _override_problem(locations: Locations, env_loc: Loc, loc: Loc, message: str) -> SpecProblem:
+    """Locate a problem of a merged spec at the override that caused it, if any."""
+    if len(loc) >= 2 and loc[0] in OVERRIDABLE_SECTIONS:
+        for end in range(len(loc), 1, -1):
+            candidate = (*env_loc, *loc[:end])
+            if locations.has(candidate):
+                return SpecProblem(locations.file, locations.line(candidate), dotted((*env_loc, *loc)), message)
+    return locations.problem(loc, message)

@@ -1,0 +1,468 @@
+"""The platform spec, version 1, as pydantic models.
+
+Field names are the contract of SPEC.md. Every model forbids unknown keys and
+is frozen. Checks that concern one object live here as validators; checks that
+relate objects to each other (references, Fargate pairs on a queue, budgets of
+names) live in :mod:`batchplane.spec.rules` so that all problems are reported
+in one run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+"""Names of environments, compute environments, queues, jobs and images."""
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ParameterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]+$")]
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+ComputeKind = Literal["ec2", "ec2-spot", "fargate", "fargate-spot"]
+FARGATE_KINDS: frozenset[str] = frozenset({"fargate", "fargate-spot"})
+SPOT_KINDS: frozenset[str] = frozenset({"ec2-spot", "fargate-spot"})
+
+AccessService = Literal["s3", "dynamodb", "sqs", "sns", "secretsmanager", "ssm", "kms", "logs"]
+AccessVerb = Literal["read", "write", "list", "delete"]
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+"
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)$"
+)
+_SCHEDULE = re.compile(
+    r"^(cron\((\S+ ){5}\S+\)"
+    r"|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)"
+    r"|at\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\))$"
+)
+_EXIT_CODE_PATTERN = re.compile(r"^([0-9]+\*?|\*)$")
+_REASON_PATTERN = re.compile(r"^[A-Za-z0-9 .:_-]*\*?$")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as ``30s``, ``15m``, ``2h``, ``1d`` or ``1h30m``."""
+    match = _DURATION.match(text)
+    if not text or match is None:
+        raise ValueError(f"{text!r} is not a duration: use a number with s, m, h or d, e.g. 15m")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+class Model(BaseModel):
+    """Base of every spec model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --- top-level settings -----------------------------------------------------
+
+
+class S3State(Model):
+    """Where the S3 backend keeps state (locking is S3-native, no DynamoDB)."""
+
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    key_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]+$")] = "batchplane"
+    region: Region | None = None
+
+
+class State(Model):
+    """The Terraform backend of every rendered root."""
+
+    backend: Literal["local", "s3"] = "local"
+    s3: S3State | None = None
+
+    @model_validator(mode="after")
+    def _s3_settings(self) -> State:
+        if self.backend == "s3" and self.s3 is None:
+            raise ValueError("backend s3 needs an s3 section: {bucket: ..., key_prefix: ...}")
+        if self.backend == "local" and self.s3 is not None:
+            raise ValueError("an s3 section needs backend: s3")
+        return self
+
+
+class Registry(Model):
+    """Where the shared job images are pushed."""
+
+    type: Literal["ecr", "external"] = "ecr"
+    url: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._/-]+)?$")] | None = None
+    account_id: AccountId | None = Field(
+        default=None,
+        description="ECR only: the account that holds the repositories (default: the first environment's).",
+    )
+
+    @model_validator(mode="after")
+    def _url_for_external(self) -> Registry:
+        if self.type == "external" and self.url is None:
+            raise ValueError("an external registry needs url (host[:port][/path])")
+        if self.type == "ecr" and self.url is not None:
+            raise ValueError("url is only for type: external (ECR URLs are derived)")
+        if self.type == "external" and self.account_id is not None:
+            raise ValueError("account_id is only for type: ecr")
+        return self
+
+
+# --- environments -----------------------------------------------------------
+
+
+class Network(Model):
+    """A network batchplane creates, or an existing one it reuses."""
+
+    create: bool = False
+    cidr: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$"),
+        ]
+        | None
+    ) = None
+    availability_zones: Annotated[int, Field(ge=1, le=6)] | None = None
+    vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-z]+$")] | None = None
+    subnet_ids: list[Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-z]+$")]] | None = None
+    security_group_ids: list[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-z]+$")]] | None = None
+    assign_public_ip: bool = Field(
+        default=False,
+        description="Fargate jobs get a public IP (only for subnets without a NAT gateway).",
+    )
+
+    @model_validator(mode="after")
+    def _create_or_reuse(self) -> Network:
+        existing = (self.vpc_id, self.subnet_ids, self.security_group_ids)
+        if self.create:
+            if any(v is not None for v in existing):
+                raise ValueError(
+                    "create: true takes cidr and availability_zones, not vpc_id/subnet_ids/security_group_ids"
+                )
+            if self.cidr is None:
+                raise ValueError("create: true needs cidr (e.g. 10.10.0.0/16)")
+            prefix = int(self.cidr.split("/")[1])
+            if not 16 <= prefix <= 24:
+                raise ValueError(f"cidr prefix /{prefix} is outside /16../24 (AWS VPC limits, room for subnets)")
+        else:
+            if self.cidr is not None or self.availability_zones is not None:
+                raise ValueError("cidr and availability_zones need create: true")
+            if self.vpc_id is None or not self.subnet_ids or not self.security_group_ids:
+                raise ValueError(
+                    "an existing network needs vpc_id, subnet_ids and security_group_ids (or create: true)"
+                )
+        return self
+
+
+class Environment(Model):
+    """One deployment target: an account, a tier and a network."""
+
+    account_id: AccountId
+    tier: Literal["development", "production"] = "development"
+    approval: Literal["required", "none"] | None = Field(
+        default=None, description="Default: required for production tiers, none otherwise."
+    )
+    network: Network
+    max_vcpus: Annotated[int, Field(ge=1)]
+    log_retention_days: int = 30
+    overrides: dict[str, Any] | None = Field(
+        default=None,
+        description="Deep-merged over compute, queues and jobs for this environment only.",
+    )
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch Logs accepts only {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @property
+    def needs_approval(self) -> bool:
+        """Whether apply/promote into this environment needs explicit approval."""
+        if self.approval is None:
+            return self.tier == "production"
+        return self.approval == "required"
+
+
+# --- compute and queues -----------------------------------------------------
+
+
+class Compute(Model):
+    """A managed compute environment."""
+
+    kind: ComputeKind
+    instance_types: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]*$")]] | None = None
+    allocation_strategy: (
+        Literal[
+            "BEST_FIT",
+            "BEST_FIT_PROGRESSIVE",
+            "SPOT_CAPACITY_OPTIMIZED",
+            "SPOT_PRICE_CAPACITY_OPTIMIZED",
+        ]
+        | None
+    ) = None
+    max_vcpus: Annotated[int, Field(ge=1, le=100000)]
+    min_vcpus: Annotated[int, Field(ge=0)] = 0
+    bid_percentage: Annotated[int, Field(ge=1, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> Compute:
+        if self.kind in FARGATE_KINDS:
+            for field in ("instance_types", "allocation_strategy", "bid_percentage"):
+                if getattr(self, field) is not None:
+                    raise ValueError(f"{field} does not apply to kind {self.kind}")
+            if self.min_vcpus:
+                raise ValueError(f"min_vcpus does not apply to kind {self.kind}")
+            return self
+        if not self.instance_types:
+            raise ValueError(f"kind {self.kind} needs instance_types (e.g. [optimal] or [c6i.large])")
+        if len(set(self.instance_types)) != len(self.instance_types):
+            raise ValueError("instance_types lists a type twice")
+        if self.kind == "ec2" and self.bid_percentage is not None:
+            raise ValueError("bid_percentage applies to kind ec2-spot only")
+        if self.kind == "ec2" and self.allocation_strategy and self.allocation_strategy.startswith("SPOT_"):
+            raise ValueError(f"{self.allocation_strategy} is for ec2-spot; on-demand uses BEST_FIT_PROGRESSIVE")
+        if self.min_vcpus > self.max_vcpus:
+            raise ValueError(f"min_vcpus ({self.min_vcpus}) exceeds max_vcpus ({self.max_vcpus})")
+        return self
+
+    @property
+    def is_fargate(self) -> bool:
+        return self.kind in FARGATE_KINDS
+
+    @property
+    def is_spot(self) -> bool:
+        return self.kind in SPOT_KINDS
+
+
+class Queue(Model):
+    """A job queue; `compute` is the fallback order."""
+
+    priority: Annotated[int, Field(ge=0, le=1000)]
+    compute: Annotated[list[Name], Field(min_length=1, max_length=3)]
+
+    @field_validator("compute")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a compute environment appears twice")
+        return value
+
+
+# --- jobs -------------------------------------------------------------------
+
+
+class RetryRule(Model):
+    """One evaluateOnExit entry; every given condition must match."""
+
+    on_status_reason: Annotated[str, StringConstraints(max_length=512)] | None = None
+    on_reason: Annotated[str, StringConstraints(max_length=512)] | None = None
+    on_exit_code: Annotated[str, StringConstraints(max_length=512)] | None = None
+    action: Literal["retry", "exit", "RETRY", "EXIT"]
+
+    @model_validator(mode="after")
+    def _patterns(self) -> RetryRule:
+        if self.on_status_reason is None and self.on_reason is None and self.on_exit_code is None:
+            raise ValueError("give at least one of on_status_reason, on_reason, on_exit_code")
+        for text in (self.on_status_reason, self.on_reason):
+            if text is not None and not _REASON_PATTERN.match(text):
+                raise ValueError(
+                    f"pattern {text!r}: letters, digits, spaces and .:_- only, with * allowed only at the end"
+                )
+        if self.on_exit_code is not None and not _EXIT_CODE_PATTERN.match(self.on_exit_code):
+            raise ValueError(f"on_exit_code {self.on_exit_code!r}: digits, optionally ending in *, or *")
+        return self
+
+    @property
+    def is_catch_all_exit(self) -> bool:
+        """True for an EXIT whose only condition is a bare ``*``."""
+        conditions = [c for c in (self.on_status_reason, self.on_reason, self.on_exit_code) if c is not None]
+        return self.action.lower() == "exit" and conditions == ["*"]
+
+
+class Retry(Model):
+    """Retry strategy; batchplane appends a catch-all EXIT unless the list ends with one."""
+
+    attempts: Annotated[int, Field(ge=1, le=10)] = 1
+    on_exit: list[RetryRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _at_most_five(self) -> Retry:
+        room = 5 if self.on_exit and self.on_exit[-1].is_catch_all_exit else 4
+        if len(self.on_exit) > room:
+            raise ValueError(
+                f"at most {room} on_exit entries: AWS allows 5 and batchplane adds a catch-all EXIT "
+                "unless the last entry already is one ({on_reason: '*', action: exit})"
+            )
+        return self
+
+
+class Access(Model):
+    """A least-privilege grant, expanded into IAM actions (see the README's table)."""
+
+    service: AccessService
+    actions: Annotated[list[AccessVerb], Field(min_length=1)]
+    resources: Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)]
+
+
+class Statement(Model):
+    """A raw IAM statement for the job role; the policy checks judge it."""
+
+    effect: Literal["Allow", "Deny"] = "Allow"
+    actions: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^(\*|[a-z0-9-]+:[A-Za-z0-9*]+)$")]],
+        Field(min_length=1),
+    ]
+    resources: Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)]
+
+
+class S3Trigger(Model):
+    """Submit the job when an object lands in a bucket (EventBridge notifications on)."""
+
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    prefix: Annotated[str, StringConstraints(pattern=r"^[^*]+$")] | None = None
+    suffix: Annotated[str, StringConstraints(pattern=r"^[^*]+$")] | None = None
+    parameter: ParameterName | None = Field(
+        default=None,
+        description="Job parameter that receives s3://bucket/key of the new object "
+        "(default: `input` when the job declares that parameter).",
+    )
+
+
+class Trigger(Model):
+    """An event that submits the job."""
+
+    s3: S3Trigger
+
+
+class Job(Model):
+    """A job type: one job definition plus its roles, logs, schedule and triggers."""
+
+    image: Name
+    queue: Name
+    vcpus: Annotated[float, Field(gt=0, le=256)]
+    memory_mib: Annotated[int, Field(ge=4)]
+    command: Annotated[list[str], Field(min_length=1)]
+    parameters: dict[ParameterName, str] = Field(default_factory=dict)
+    environment: dict[EnvVarName, str] = Field(default_factory=dict)
+    secrets: dict[EnvVarName, str] = Field(default_factory=dict)
+    timeout: str | None = Field(default=None, description="30s | 15m | 2h | 1d (at least 60 s).")
+    retry: Retry | None = None
+    interruptible: bool = False
+    access: list[Access] = Field(default_factory=list)
+    statements: list[Statement] = Field(default_factory=list)
+    schedule: str | None = Field(default=None, description="cron(...), rate(...) or at(...).")
+    triggers: list[Trigger] = Field(default_factory=list)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: str | None) -> str | None:
+        if value is not None and parse_duration(value) < 60:
+            raise ValueError(f"{value} is under 60 s, the AWS Batch minimum")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_arns(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, arn in value.items():
+            if not _SECRET_ARN.match(arn):
+                raise ValueError(f"{name}: {arn!r} is not a Secrets Manager secret or SSM parameter ARN")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is not None and not _SCHEDULE.match(value):
+            raise ValueError(
+                f"{value!r} is not an EventBridge Scheduler expression: "
+                "cron(m h dom mon dow year), rate(N minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> Job:
+        both = sorted(set(self.environment) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} is both in environment and in secrets")
+        return self
+
+    @property
+    def timeout_seconds(self) -> int | None:
+        return None if self.timeout is None else parse_duration(self.timeout)
+
+
+# --- policy -----------------------------------------------------------------
+
+
+class PolicySettings(Model):
+    """Knobs of the policy gate."""
+
+    max_spot_bid_percentage: Annotated[int, Field(ge=1, le=100)] = 100
+
+
+class Waiver(Model):
+    """Accepts one finding, for a reason, until a date."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^(BP-[A-Z]+-[0-9]{3}|CKV2?_[A-Z0-9_]+)$")]
+    target: Annotated[str, StringConstraints(min_length=1)]
+    reason: Annotated[str, StringConstraints(min_length=3)]
+    expires: Annotated[date, Field(strict=False)]
+
+
+class Policy(Model):
+    """Policy gate settings and waivers."""
+
+    settings: PolicySettings = Field(default_factory=PolicySettings)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+
+# --- the whole platform -----------------------------------------------------
+
+
+class Platform(Model):
+    """The root of platform.yaml."""
+
+    version: Literal[1]
+    name: Name
+    region: Region
+    tags: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=128)],
+        Annotated[str, StringConstraints(max_length=256)],
+    ] = Field(default_factory=dict)
+    state: State = Field(default_factory=State)
+    registry: Registry = Field(default_factory=Registry)
+    environments: Annotated[dict[Name, Environment], Field(min_length=1)]
+    compute: dict[Name, Compute] = Field(default_factory=dict)
+    queues: dict[Name, Queue] = Field(default_factory=dict)
+    jobs: dict[Name, Job] = Field(default_factory=dict)
+    policy: Policy = Field(default_factory=Policy)
+
+    @field_validator("tags")
+    @classmethod
+    def _reserved_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(k for k in value if k in RESERVED_TAGS or k.lower().startswith("aws:"))
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)}: reserved (batchplane sets platform, environment, managed-by)")
+        return value
+
+    @property
+    def registry_account_id(self) -> str:
+        """The account that holds the ECR repositories."""
+        return self.registry.account_id or next(iter(self.environments.values())).account_id
+
+
+RESERVED_TAGS = frozenset({"platform", "environment", "managed-by"})
+OVERRIDABLE_SECTIONS = ("compute", "queues", "jobs")
