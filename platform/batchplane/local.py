@@ -1,0 +1,226 @@
+"""The embedded local AWS: working copies of rendered roots pointed at the emulator.
+
+A local run never modifies the committed ``environments/``: the root is copied
+to ``.batchplane/work/environments/<env>/`` (beside a link to ``modules/``, so
+the roots' relative module sources resolve), and an override file points the
+AWS provider at the emulator. The provider assumes a role in the
+environment's own account: moto's STS switches accounts that way, so
+``allowed_account_ids`` and every ARN that embeds an account id hold locally
+exactly as they do on AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from batchplane.errors import ToolError
+from batchplane.render.roots import to_json
+
+WORK_DIR = ".batchplane/work"
+OVERRIDE_FILE = "batchplane_local_override.tf"
+LOCAL_VARS_FILE = "batchplane_local.auto.tfvars.json"
+LOCAL_ROLE_NAME = "batchplane-local"
+
+# Every service the rendered roots and their modules call.
+EMULATED_SERVICES = (
+    "batch", "cloudwatch", "dynamodb", "ec2", "ecr", "events", "iam", "kms", "logs",
+    "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts",
+)  # fmt: skip
+
+_COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.*", "*.tfplan", ".batchplane")
+
+
+def local_role_arn(account_id: str) -> str:
+    """The role the provider assumes to act in ``account_id`` on the emulator."""
+    return f"arn:aws:iam::{account_id}:role/{LOCAL_ROLE_NAME}"
+
+
+def provider_override(endpoint: str, account_id: str) -> str:
+    """HCL override: credentials, account switch and endpoints of the emulator."""
+    endpoints = "\n".join(f'    {service:<14} = "{endpoint}"' for service in EMULATED_SERVICES)
+    return (
+        "# Written by batchplane for local mode: the AWS provider talks to the emulator.\n"
+        "terraform {\n"
+        '  backend "local" {\n'
+        '    path = "terraform.tfstate"\n'
+        "  }\n"
+        "}\n\n"
+        'provider "aws" {\n'
+        '  access_key                  = "batchplane-local"\n'
+        '  secret_key                  = "batchplane-local"\n'
+        "  skip_credentials_validation = true\n"
+        "  skip_metadata_api_check     = true\n"
+        "  skip_region_validation      = true\n"
+        "  s3_use_path_style           = true\n\n"
+        "  assume_role {\n"
+        f'    role_arn = "{local_role_arn(account_id)}"\n'
+        "  }\n\n"
+        "  endpoints {\n"
+        f"{endpoints}\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def prepare_workdir(repo: Path, root: str, endpoint: str, account_id: str, *, work: Path | None = None) -> Path:
+    """Refresh the local working copy of ``environments/<root>`` and return its path.
+
+    Generated files are refreshed from the committed root; local state, the
+    ``.terraform`` directory and the lock file of the working copy are kept.
+    """
+    base = (work or repo / WORK_DIR).resolve()
+    source = repo / "environments" / root
+    target = base / "environments" / root
+    target.mkdir(parents=True, exist_ok=True)
+    modules_link = base / "modules"
+    if not modules_link.exists():
+        modules_link.symlink_to(os.path.relpath((repo / "modules").resolve(), base), target_is_directory=True)
+    for stale in target.glob("*.tf*"):
+        if (
+            stale.is_file()
+            and stale.name != ".terraform.lock.hcl"
+            and not stale.name.endswith((".tfstate", ".tfstate.backup"))
+        ):
+            stale.unlink()
+    shutil.copytree(source, target, ignore=_COPY_IGNORE, dirs_exist_ok=True)
+    (target / OVERRIDE_FILE).write_text(provider_override(endpoint, account_id), encoding="utf-8")
+    local_vars: dict[str, Any] = {"emulator_compatible": True}
+    (target / LOCAL_VARS_FILE).write_text(to_json(local_vars), encoding="utf-8")
+    return target
+
+
+def account_of(root_dir: Path) -> str:
+    """The account id a rendered root is bound to (from its tfvars)."""
+    values = json.loads((root_dir / "terraform.tfvars.json").read_text(encoding="utf-8"))
+    return str(values["account_id"])
+
+
+BATCH_SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
+_BATCH_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "batch.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def emulator_client(endpoint: str, account_id: str, service: str, region: str) -> Any:
+    """A boto3 client acting in ``account_id`` on the emulator (via STS, like the provider)."""
+    import boto3
+
+    plain = {
+        "endpoint_url": endpoint,
+        "region_name": region,
+        "aws_access_key_id": "batchplane-local",
+        "aws_secret_access_key": "batchplane-local",
+    }
+    credentials = boto3.client("sts", **plain).assume_role(
+        RoleArn=local_role_arn(account_id), RoleSessionName="batchplane"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def bootstrap_account(endpoint: str, account_id: str, region: str) -> None:
+    """Create what AWS has in every account but the emulator lacks.
+
+    AWS creates the Batch service-linked role on first use; the emulator
+    needs it to exist (its own create_service_linked_role misspells the name).
+    """
+    iam = emulator_client(endpoint, account_id, "iam", region)
+    try:
+        iam.get_role(RoleName=BATCH_SERVICE_LINKED_ROLE)
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_role(
+            Path="/aws-service-role/batch.amazonaws.com/",
+            RoleName=BATCH_SERVICE_LINKED_ROLE,
+            AssumeRolePolicyDocument=json.dumps(_BATCH_TRUST),
+        )
+
+
+def emulator_command(port: int) -> list[str]:
+    """moto server on loopback only."""
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def emulator_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    # Attaching AWS managed policies (the Batch instance role's) needs them loaded.
+    env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    # Job containers share the host network, so they reach the emulator on 127.0.0.1.
+    env.setdefault("MOTO_DOCKER_NETWORK_MODE", "host")
+    env.pop("MOTO_ACCOUNT_ID", None)
+    return env
+
+
+def start_emulator(port: int, log: Path) -> subprocess.Popen[bytes]:
+    """Start moto server in the background; the caller owns (and stops) the process."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            emulator_command(port),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=emulator_environment(),
+            start_new_session=True,
+        )
+
+
+def wait_until_healthy(endpoint: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until the emulator answers, or raise ToolError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise ToolError("moto", emulator_command(0), f"the emulator exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise ToolError("moto", [endpoint], f"the emulator did not answer within {timeout:.0f} s")
+
+
+def stop_process(pid: int, timeout: float = 10.0) -> None:
+    """Stop a process we started, by PID: TERM, then KILL after ``timeout``."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            finished, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            finished = 0
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        if finished == pid:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
