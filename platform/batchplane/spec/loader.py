@@ -10,17 +10,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
-import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import yaml
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from batchplane.errors import SpecError, SpecNotFoundError, SpecProblem
 from batchplane.spec.checks import check_references
@@ -123,7 +120,8 @@ def parse_spec(text: str, *, path: Path, label: str | None = None, check_images:
     document = _parse_yaml(text, locations)
     if not isinstance(document, dict):
         got = "an empty file" if document is None else f"a {type(document).__name__}"
-        raise SpecError([SpecProblem(locations.file, 1, "", f"expected a mapping at the top level, got {got}")])
+        line = locations.line(()) or 1
+        raise SpecError([SpecProblem(locations.file, line, "", f"expected a mapping at the top level, got {got}")])
 
     base, problems = _validate(document, locations, prefix=())
     if base is None:
@@ -161,67 +159,118 @@ def parse_spec(text: str, *, path: Path, label: str | None = None, check_images:
 
 # --- YAML -------------------------------------------------------------------
 
+# Aliases may expand a small file into a huge document; stop well before that.
+MAX_NODES = 200_000
+
 
 def _parse_yaml(text: str, locations: Locations) -> Any:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
+    """Plain values from YAML text, recording the position of every key and item.
+
+    libyaml composes the node tree (fast, with marks); values are built here so
+    that duplicate keys are errors and every position is kept.
+    """
+    loader = yaml.CSafeLoader(text) if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader(text)
     try:
-        node = yaml.load(io.StringIO(text))
-    except MarkedYAMLError as exc:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        # The document's own position: problems of top-level keys that are missing fall back to it.
+        locations.points[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        return _Builder(loader, locations).build(node, ())
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
         reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         raise SpecError([SpecProblem(locations.file, line, "", f"YAML syntax: {reason}", column)]) from None
-    except YAMLError as exc:
+    except yaml.reader.ReaderError as exc:
+        # No mark, and libyaml's position counts bytes: find the (first) offending character instead.
+        index = max(text.find(chr(exc.character)), 0) if isinstance(exc.character, int) else 0
+        line, column = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+        message = f"YAML syntax: character #x{exc.character:04x}: {exc.reason}"
+        raise SpecError([SpecProblem(locations.file, line, "", message, column)]) from None
+    except yaml.YAMLError as exc:
         raise SpecError([SpecProblem(locations.file, None, "", f"YAML syntax: {exc}")]) from None
     except RecursionError:
         raise SpecError([SpecProblem(locations.file, None, "", "YAML nests too deeply")]) from None
-    return _plain(node, (), locations, set())
+    finally:
+        loader.dispose()
 
 
-def _plain(node: Any, loc: Loc, locations: Locations, active: set[int]) -> Any:
-    """Plain Python values from ruamel's round-trip nodes, recording positions."""
-    if isinstance(node, CommentedMap | CommentedSeq):
-        if id(node) in active:
-            raise SpecError([locations.problem(loc, "a YAML alias refers to itself")])
-        active = active | {id(node)}
-    if isinstance(node, CommentedMap):
+class _Builder:
+    """Builds plain Python values from composed YAML nodes."""
+
+    def __init__(self, loader: yaml.SafeLoader | yaml.CSafeLoader, locations: Locations) -> None:
+        self.loader = loader
+        self.locations = locations
+        self.visited = 0
+
+    def _mark(self, loc: Loc, node: yaml.Node) -> None:
+        self.locations.points.setdefault(loc, (node.start_mark.line + 1, node.start_mark.column + 1))
+
+    def build(self, node: yaml.Node, loc: Loc, active: frozenset[int] = frozenset()) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise SpecError([self.locations.problem(loc, f"the document expands to more than {MAX_NODES} values")])
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in active:
+                raise SpecError([self.locations.problem(loc, "a YAML alias refers to itself")])
+            active = active | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc, active)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self._mark((*loc, index), item)
+                items.append(self.build(item, (*loc, index), active))
+            return items
+        return self._scalar(node, loc)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc, active: frozenset[int]) -> dict[str, Any]:
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            name = str(key_node.value)
+            if name in seen:
+                raise SpecError(
+                    [
+                        SpecProblem(
+                            self.locations.file,
+                            key_node.start_mark.line + 1,
+                            dotted((*loc, name)),
+                            f"duplicate key (first defined on line {seen[name]})",
+                            key_node.start_mark.column + 1,
+                        )
+                    ]
+                )
+            seen[name] = key_node.start_mark.line + 1
+        self.loader.flatten_mapping(node)  # resolve "<<" merge keys; explicit keys come last and win
         result: dict[str, Any] = {}
-        for key in node:
+        for key_node, value_node in node.value:
+            key = self.build(key_node, loc, active) if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None or isinstance(key, dict | list):
+                raise SpecError([self.locations.problem(loc, "mapping keys must be plain strings")])
             name = key if isinstance(key, str) else str(key)
-            try:
-                line, column = node.lc.key(key)
-                locations.points[(*loc, name)] = (line + 1, column + 1)
-            except (KeyError, TypeError):
-                pass
-            result[name] = _plain(node[key], (*loc, name), locations, active)
+            self._mark((*loc, name), key_node)
+            result[name] = self.build(value_node, (*loc, name), active)
         return result
-    if isinstance(node, CommentedSeq):
-        items = []
-        for index, item in enumerate(node):
-            try:
-                line, column = node.lc.item(index)
-                locations.points[(*loc, index)] = (line + 1, column + 1)
-            except (KeyError, TypeError):
-                pass
-            items.append(_plain(item, (*loc, index), locations, active))
-        return items
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return bool(node) if type(node).__name__ == "ScalarBoolean" else int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, dt.datetime):
-        return dt.datetime(*node.timetuple()[:6])
-    if isinstance(node, dt.date):
-        return dt.date(node.year, node.month, node.day)
-    raise SpecError(
-        [locations.problem(loc, f"unsupported YAML value {type(node).__name__} (custom tags are not allowed)")]
-    )
+
+    def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
+        if not node.tag.startswith("tag:yaml.org,2002:"):
+            raise SpecError(
+                [self.locations.problem(loc, f"unsupported YAML tag {node.tag} (custom tags are not allowed)")]
+            )
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, LookupError, AttributeError):  # 2027-02-30, !!bool maybe, !!int ''
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise SpecError([self.locations.problem(loc, f"{node.value!r} is not a valid {kind}")]) from None
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=None)
+        if isinstance(value, bytes):
+            raise SpecError([self.locations.problem(loc, "binary values are not allowed")])
+        return value
 
 
 # --- schema validation ------------------------------------------------------
@@ -233,7 +282,9 @@ def _validate(document: dict[str, Any], locations: Locations, prefix: Loc) -> tu
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
-            loc = tuple(part for part in error["loc"] if part != "[key]")
+            loc = tuple(error["loc"])
+            if len(loc) >= 2 and loc[-1] == "[key]" and error.get("input") == loc[-2]:
+                loc = loc[:-1]  # pydantic's marker of an invalid mapping key, not a key named "[key]"
             message = _message(error, loc)
             if prefix:
                 problems.append(_override_problem(locations, prefix, loc, message))

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -54,6 +55,22 @@ _SCHEDULE = re.compile(
     r"|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)"
     r"|at\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\))$"
 )
+
+
+def _secret_arn(value: str) -> str:
+    """One secret's ARN; validated per entry so that errors point at its line."""
+    if not _SECRET_ARN.match(value):
+        raise ValueError(f"{value!r} is not a Secrets Manager secret or SSM parameter ARN")
+    return value
+
+
+def _unreserved_tag_key(key: str) -> str:
+    """A tag key of the spec; validated per key so that errors point at its line."""
+    if key in RESERVED_TAGS or key.lower().startswith("aws:"):
+        raise ValueError(f"{key}: reserved (batchplane sets platform, environment, managed-by)")
+    return key
+
+
 _EXIT_CODE_PATTERN = re.compile(r"^([0-9]+\*?|\*)$")
 _REASON_PATTERN = re.compile(r"^[A-Za-z0-9 .:_-]*\*?$")
 
@@ -358,7 +375,7 @@ class Job(Model):
     command: Annotated[list[str], Field(min_length=1)]
     parameters: dict[ParameterName, str] = Field(default_factory=dict)
     environment: dict[EnvVarName, str] = Field(default_factory=dict)
-    secrets: dict[EnvVarName, str] = Field(default_factory=dict)
+    secrets: dict[EnvVarName, Annotated[str, AfterValidator(_secret_arn)]] = Field(default_factory=dict)
     timeout: str | None = Field(default=None, description="30s | 15m | 2h | 1d (at least 60 s).")
     retry: Retry | None = None
     interruptible: bool = False
@@ -372,14 +389,6 @@ class Job(Model):
     def _timeout(cls, value: str | None) -> str | None:
         if value is not None and parse_duration(value) < 60:
             raise ValueError(f"{value} is under 60 s, the AWS Batch minimum")
-        return value
-
-    @field_validator("secrets")
-    @classmethod
-    def _secret_arns(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, arn in value.items():
-            if not _SECRET_ARN.match(arn):
-                raise ValueError(f"{name}: {arn!r} is not a Secrets Manager secret or SSM parameter ARN")
         return value
 
     @field_validator("schedule")
@@ -439,7 +448,7 @@ class Platform(Model):
     name: Name
     region: Region
     tags: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=128)],
+        Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_unreserved_tag_key)],
         Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     state: State = Field(default_factory=State)
@@ -449,14 +458,6 @@ class Platform(Model):
     queues: dict[Name, Queue] = Field(default_factory=dict)
     jobs: dict[Name, Job] = Field(default_factory=dict)
     policy: Policy = Field(default_factory=Policy)
-
-    @field_validator("tags")
-    @classmethod
-    def _reserved_tags(cls, value: dict[str, str]) -> dict[str, str]:
-        reserved = sorted(k for k in value if k in RESERVED_TAGS or k.lower().startswith("aws:"))
-        if reserved:
-            raise ValueError(f"{', '.join(reserved)}: reserved (batchplane sets platform, environment, managed-by)")
-        return value
 
     @property
     def registry_account_id(self) -> str:
