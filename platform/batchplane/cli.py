@@ -40,6 +40,16 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except SpecError as exc:
+            # Compiler style: one `file:line: path: message` per line, for editors and CI annotations.
+            if len(exc.problems) == 1:
+                console.error(str(exc.problems[0]))
+            else:
+                for problem in exc.problems:
+                    console.note(str(problem))
+                files = ", ".join(sorted({p.file for p in exc.problems}))
+                console.error(f"{files} is invalid: {len(exc.problems)} problems")
+            raise typer.Exit(int(exc.exit_code)) from None
         except BatchplaneError as exc:
             console.error(str(exc))
             raise typer.Exit(int(exc.exit_code)) from None
