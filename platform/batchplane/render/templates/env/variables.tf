@@ -91,7 +91,7 @@ variable "jobs" {
     secrets              = map(string) # name -> Secrets Manager or SSM parameter ARN
     timeout_seconds      = number
     retry_attempts       = number
-    on_exit = list(object({ # evaluate_on_exit in order; batchplane appends the catch-all EXIT
+    on_exit = list(object({     # evaluate_on_exit in order; batchplane appends the catch-all EXIT
       action           = string # retry | exit
       on_exit_code     = optional(string)
       on_reason        = optional(string)

@@ -1,0 +1,133 @@
+"""The rendered dev root applies on moto, stays clean, and matches the spec when read back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+import pytest
+
+from batchplane.local import bootstrap_account, emulator_client, prepare_workdir
+from batchplane.lock import ImageLock
+from batchplane.render.roots import DEFAULT_TIMEOUT_SECONDS, image_reference
+from batchplane.spec import load_spec
+from batchplane.terraform import TerraformRunner
+from tests.conftest import REPO
+
+ENV = "dev"
+
+
+@pytest.fixture(scope="module")
+def applied_dev(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """dev applied once to moto from a copy of the repository; plan exit code after apply."""
+    repo = tmp_path_factory.mktemp("repo")
+    shutil.copytree(REPO / "environments" / ENV, repo / "environments" / ENV)
+    shutil.copytree(REPO / "modules", repo / "modules")
+    spec = load_spec(REPO / "platform.yaml")
+    account = spec.platform.environments[ENV].account_id
+    bootstrap_account(moto_endpoint, account, spec.platform.region)
+    work = prepare_workdir(repo, ENV, moto_endpoint, account)
+    runner = TerraformRunner(work)
+    runner.init()
+    runner.run("apply", "-auto-approve", "-no-color", input=False, timeout=900)
+    replan = runner.run("plan", "-detailed-exitcode", "-no-color", input=False, allowed=(0, 1, 2), timeout=600)
+    return {"spec": spec, "account": account, "replan": replan, "work": work}
+
+
+def _client(applied: dict[str, Any], endpoint: str, service: str) -> Any:
+    return emulator_client(endpoint, applied["account"], service, applied["spec"].platform.region)
+
+
+def test_plan_after_apply_shows_no_changes(applied_dev: dict[str, Any]) -> None:
+    replan = applied_dev["replan"]
+    assert replan.returncode == 0, f"plan after apply is not empty:\n{replan.stdout[-4000:]}"
+
+
+def test_committed_environments_are_untouched(applied_dev: dict[str, Any]) -> None:
+    assert not (REPO / "environments" / ENV / ".terraform").exists()
+    assert not (REPO / "environments" / ENV / "terraform.tfstate").exists()
+    assert applied_dev["work"].name == ENV
+
+
+def test_compute_environments_match_the_spec(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    platform = applied_dev["spec"].env(ENV)
+    batch = _client(applied_dev, moto_endpoint, "batch")
+    found = batch.describe_compute_environments()["computeEnvironments"]
+    by_name = {ce["computeEnvironmentName"].removeprefix(f"acme-{ENV}-").rsplit("-", 1)[0]: ce for ce in found}
+    kinds = {"ec2": "EC2", "ec2-spot": "SPOT", "fargate": "FARGATE", "fargate-spot": "FARGATE_SPOT"}
+    assert set(by_name) == set(platform.compute)
+    for name, compute in platform.compute.items():
+        resources = by_name[name]["computeResources"]
+        assert resources["type"] == kinds[compute.kind], name
+        assert resources["maxvCpus"] == compute.max_vcpus, name
+        assert by_name[name]["serviceRole"].endswith("/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch")
+
+
+def test_queues_match_priorities_and_compute_order(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    platform = applied_dev["spec"].env(ENV)
+    batch = _client(applied_dev, moto_endpoint, "batch")
+    arn_to_name = {
+        ce["computeEnvironmentArn"]: ce["computeEnvironmentName"]
+        for ce in batch.describe_compute_environments()["computeEnvironments"]
+    }
+    queues = {q["jobQueueName"]: q for q in batch.describe_job_queues()["jobQueues"]}
+    for name, queue in platform.queues.items():
+        found = queues[f"acme-{ENV}-{name}"]
+        assert found["priority"] == queue.priority
+        order = sorted(found["computeEnvironmentOrder"], key=lambda o: o["order"])
+        names = [arn_to_name[o["computeEnvironment"]] for o in order]
+        assert [n.removeprefix(f"acme-{ENV}-").rsplit("-", 1)[0] for n in names] == list(queue.compute)
+
+
+def test_job_definitions_match_the_spec(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    platform = applied_dev["spec"].env(ENV)
+    batch = _client(applied_dev, moto_endpoint, "batch")
+    definitions = {d["jobDefinitionName"]: d for d in batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]}
+    for name, job in platform.jobs.items():
+        definition = definitions[f"acme-{ENV}-{name}"]
+        container = definition["containerProperties"]
+        assert container["image"] == image_reference(platform, ImageLock(), job.image, ENV)[0]
+        resources = {r["type"]: r["value"] for r in container["resourceRequirements"]}
+        assert float(resources["VCPU"]) == job.vcpus
+        assert int(resources["MEMORY"]) == job.memory_mib
+        assert container["command"] == job.command
+        assert definition["timeout"]["attemptDurationSeconds"] == (job.timeout_seconds or DEFAULT_TIMEOUT_SECONDS)
+        retry = definition["retryStrategy"]
+        assert retry["attempts"] == (job.retry.attempts if job.retry else 1)
+        rules = retry["evaluateOnExit"]
+        expected = [r.action.upper() for r in (job.retry.on_exit if job.retry else [])] + ["EXIT"]
+        assert [r["action"].upper() for r in rules] == expected
+        assert rules[-1].get("onReason") == "*"
+        assert container["jobRoleArn"] != container["executionRoleArn"]
+        platform_kind = "FARGATE" if platform.compute[platform.queues[job.queue].compute[0]].is_fargate else "EC2"
+        assert definition["platformCapabilities"] == [platform_kind]
+        if job.secrets:
+            assert sorted(s["name"] for s in container["secrets"]) == sorted(job.secrets)
+        if job.environment:
+            env = {e["name"]: e["value"] for e in container["environment"]}
+            assert env == job.environment
+
+
+def test_job_role_policy_grants_what_the_spec_asks(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    iam = _client(applied_dev, moto_endpoint, "iam")
+    names = iam.list_role_policies(RoleName=f"acme-{ENV}-csv-ingest-job")["PolicyNames"]
+    assert names
+    document = iam.get_role_policy(RoleName=f"acme-{ENV}-csv-ingest-job", PolicyName=names[0])["PolicyDocument"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    actions = set()
+    for statement in document["Statement"]:
+        listed = statement["Action"]
+        actions |= {listed} if isinstance(listed, str) else set(listed)
+    assert {"s3:GetObject", "dynamodb:PutItem"} <= actions
+    assert not any("*" in action for action in actions)
+
+
+def test_schedule_targets_batch_submit_job(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    scheduler = _client(applied_dev, moto_endpoint, "scheduler")
+    schedule = scheduler.get_schedule(Name=f"acme-{ENV}-csv-ingest")
+    assert schedule["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    assert schedule["Target"]["Arn"].endswith(":aws-sdk:batch:submitJob")
+    payload = json.loads(schedule["Target"]["Input"])
+    assert payload["JobQueue"].endswith(f"job-queue/acme-{ENV}-default")
