@@ -58,10 +58,10 @@ unit: install
 	$(BIN)/pytest -q tests/unit
 
 integration: tools
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup tests/integration
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/integration
 
 test: lint tools
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup tests
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
 
 render: install
 	$(BIN)/batchplane render

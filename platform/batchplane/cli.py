@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ import typer
 from typer._click.core import Context as ClickContext  # the Context TyperGroup.invoke is typed with
 from typer.core import TyperGroup
 
-from batchplane import __version__, console
+from batchplane import __version__, console, lifecycle, local
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
 from batchplane.lock import read_lock
 from batchplane.render import compare, render, write
@@ -192,6 +193,201 @@ def schema(
     else:
         output.write_text(text, encoding="utf-8")
         console.note(f"wrote {output}")
+
+
+# --- lifecycle ----------------------------------------------------------------
+
+LocalOption = Annotated[bool, typer.Option("--local", help="Act on the embedded local AWS (see `local start`).")]
+AllOption = Annotated[bool, typer.Option("--all", help="Every environment (and the shared root), in parallel.")]
+ApproveOption = Annotated[
+    bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")
+]
+local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+
+
+def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool) -> list[str]:
+    known = lifecycle.roots_of(spec)
+    if envs:
+        unknown = sorted(set(envs) - set(known))
+        if unknown:
+            raise typer.BadParameter(f"{', '.join(unknown)} (known: {', '.join(known)})", param_hint="--env")
+        return list(dict.fromkeys(envs))
+    if every or default_all:
+        return known
+    raise typer.BadParameter("name the environment with --env ENV (or --all)", param_hint="--env")
+
+
+def _emulator(spec: Spec, use_local: bool) -> local.EmulatorState | None:
+    return local.require_emulator(spec.root) if use_local else None
+
+
+def _sink(as_json: bool) -> lifecycle.LineSink | None:
+    if as_json:
+        return None
+    return console.progress_line
+
+
+def _print_plan(result: lifecycle.PlanResult) -> None:
+    console.out.print(console.plan_table(result.root, result.summary(), local=result.local))
+
+
+@app.command()
+def plan(
+    env: EnvOption = None,
+    every: AllOption = False,
+    use_local: LocalOption = False,
+    spec: SpecOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """terraform plan to a saved plan file, with a summary per resource type."""
+    loaded = _load(spec)
+    roots = _roots(loaded, env, every, default_all=True)
+    emulator = _emulator(loaded, use_local)
+    targets = [lifecycle.target_for(loaded, root, emulator) for root in roots]
+    for target in targets:
+        lifecycle.init(target)
+    sink = _sink(as_json) if len(targets) == 1 else None
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
+        results = list(pool.map(lambda t: lifecycle.plan(t, sink), targets))
+    if as_json:
+        console.print_json({"plans": [r.as_dict() for r in results]})
+        return
+    for result in results:
+        _print_plan(result)
+
+
+@app.command()
+def apply(
+    env: EnvOption = None,
+    use_local: LocalOption = False,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Plan and apply in one step when there is no saved plan.")
+    ] = False,
+    approve_production: ApproveOption = False,
+    spec: SpecOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Apply the saved plan of an environment (from `batchplane plan`)."""
+    loaded = _load(spec)
+    emulator = _emulator(loaded, use_local)
+    results = []
+    for root in _roots(loaded, env, False, default_all=False):
+        target = lifecycle.target_for(loaded, root, emulator)
+        approved = approve_production or _confirm(target, "apply")
+        lifecycle.require_approval(target, approved, "apply")
+        if auto_approve and not (target.plan_dir / lifecycle.META_FILE).is_file():
+            lifecycle.init(target)
+            lifecycle.plan(target, _sink(as_json))
+        result = lifecycle.apply(target, approved=approved, sink=_sink(as_json))
+        results.append({"environment": result.root, "local": result.local, "outputs": result.outputs})
+        if not as_json:
+            console.out.print(f"{target.label}: applied")
+    if as_json:
+        console.print_json({"applied": results})
+
+
+def _confirm(target: lifecycle.Target, action: str) -> bool:
+    if not target.needs_approval or not console.interactive():
+        return False
+    return typer.confirm(f"{target.root} needs approval. Really {action} it?", default=False)
+
+
+@app.command()
+def destroy(
+    env: EnvOption = None,
+    use_local: LocalOption = False,
+    approve_production: ApproveOption = False,
+    spec: SpecOption = None,
+) -> None:
+    """Destroy everything terraform manages in an environment."""
+    loaded = _load(spec)
+    emulator = _emulator(loaded, use_local)
+    for root in _roots(loaded, env, False, default_all=False):
+        target = lifecycle.target_for(loaded, root, emulator)
+        approved = approve_production or _confirm(target, "destroy")
+        lifecycle.init(target)
+        lifecycle.destroy(target, approved=approved, sink=_sink(False))
+        console.out.print(f"{target.label}: destroyed")
+
+
+@app.command()
+def drift(
+    env: EnvOption = None,
+    every: AllOption = False,
+    use_local: LocalOption = False,
+    spec: SpecOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare reality with the rendered roots; exit 6 and list addresses when they differ."""
+    loaded = _load(spec)
+    emulator = _emulator(loaded, use_local)
+    targets = [lifecycle.target_for(loaded, r, emulator) for r in _roots(loaded, env, every, default_all=True)]
+    for target in targets:
+        lifecycle.init(target)
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
+        results = list(pool.map(lifecycle.drift, targets))
+    drifted = {r.root: [c.address for c in r.changes] for r in results}
+    if as_json:
+        console.print_json({"drift": drifted})
+    else:
+        for root, addresses in drifted.items():
+            console.out.print(f"{root}: " + ("no drift" if not addresses else f"{len(addresses)} drifted"))
+            for address in addresses:
+                console.out.print(f"  ~ {address}")
+    if any(drifted.values()):
+        raise ChangesPendingError("reality differs from the rendered Terraform")
+
+
+@app.command()
+def output(
+    env: EnvOption = None,
+    use_local: LocalOption = False,
+    spec: SpecOption = None,
+) -> None:
+    """Print an environment's Terraform outputs as JSON."""
+    loaded = _load(spec)
+    emulator = _emulator(loaded, use_local)
+    values = {}
+    for root in _roots(loaded, env, False, default_all=False):
+        target = lifecycle.target_for(loaded, root, emulator)
+        lifecycle.init(target)
+        values[root] = lifecycle.outputs(target)
+    console.print_json(values if len(values) > 1 else next(iter(values.values())))
+
+
+@local_app.command("start")
+def local_start(
+    port: Annotated[
+        int | None, typer.Option("--port", help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}).")
+    ] = None,
+    spec: SpecOption = None,
+) -> None:
+    """Start the local AWS in the background (idempotent); waits until it answers."""
+    loaded = _load(spec)
+    state, started = local.start(loaded.root, port)
+    console.out.print(f"local AWS {'started' if started else 'already running'} at {state.endpoint} (pid {state.pid})")
+
+
+@local_app.command("stop")
+def local_stop(spec: SpecOption = None) -> None:
+    """Stop the local AWS started for this repository (by its PID)."""
+    loaded = _load(spec)
+    state = local.stop(loaded.root)
+    console.out.print("local AWS was not running" if state is None else f"local AWS stopped (pid {state.pid})")
+
+
+@local_app.command("status")
+def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
+    """Whether the local AWS runs, and where."""
+    loaded = _load(spec)
+    state = local.running_emulator(loaded.root)
+    if as_json:
+        console.print_json({"running": state is not None, "endpoint": state.endpoint if state else None})
+    elif state is None:
+        console.out.print("local AWS is not running (start it with `batchplane local start`)")
+    else:
+        console.out.print(f"local AWS running at {state.endpoint} (pid {state.pid}, log {state.log})")
 
 
 def main() -> None:

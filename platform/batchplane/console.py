@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -24,3 +27,41 @@ def error(message: str) -> None:
 
 def note(message: str) -> None:
     err.print(message, markup=False)
+
+
+def interactive() -> bool:
+    """True when a person is at the terminal (prompts are allowed)."""
+    return sys.stdin.isatty() and err.is_terminal
+
+
+_PROGRESS = re.compile(
+    r"^(?:\S+\.)+\S+: (?:Creating|Creation complete|Modifying|Modifications complete|Destroying|"
+    r"Destruction complete|Still \w+|Refreshing state|Reading|Read complete)"
+    r"|^(?:Apply complete|Destroy complete|Plan:|No changes)"
+)
+
+
+def progress_line(line: str) -> None:
+    """terraform's progress on stderr: resource lines and the final tally, not the diff."""
+    text = line.strip()
+    if _PROGRESS.match(text):
+        err.print(f"  {text}", markup=False, highlight=False)
+
+
+def plan_table(root: str, summary: dict[str, dict[str, int]], *, local: bool) -> Table | str:
+    """Adds / changes / destroys per resource type, or a one-line 'no changes'."""
+    label = f"{root} (local)" if local else root
+    if not summary:
+        return f"{label}: no changes"
+    table = Table(title=f"{label}: planned changes", title_justify="left")
+    table.add_column("resource type")
+    for column in ("add", "change", "destroy"):
+        table.add_column(column, justify="right")
+    totals = {"add": 0, "change": 0, "destroy": 0}
+    for kind, counts in summary.items():
+        table.add_row(kind, *(str(counts[c]) for c in totals))
+        for column in totals:
+            totals[column] += counts[column]
+    table.add_section()
+    table.add_row("total", *(str(v) for v in totals.values()))
+    return table

@@ -73,8 +73,14 @@ class ToolError(BatchplaneError):
         self.tool = tool
         self.command = list(command)
         self.detail = detail
-        tail = "\n".join(detail.strip().splitlines()[-20:])
-        super().__init__(f"{tool} failed: {' '.join(self.command)}\n{tail}".rstrip())
+        lines = detail.strip().splitlines() or ["failed"]
+        # The cause first, then the tail of the tool's own message, then what was run.
+        message = f"{tool}: {lines[0]}"
+        if len(lines) > 1:
+            message += "\n" + "\n".join(lines[1:][-30:])
+        if self.command:
+            message += f"\n(command: {' '.join(self.command)})"
+        super().__init__(message)
 
 
 class ChangesPendingError(BatchplaneError):

@@ -16,12 +16,14 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +49,44 @@ def local_role_arn(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{LOCAL_ROLE_NAME}"
 
 
-def provider_override(endpoint: str, account_id: str) -> str:
-    """HCL override: credentials, account switch and endpoints of the emulator."""
-    endpoints = "\n".join(f'    {service:<14} = "{endpoint}"' for service in EMULATED_SERVICES)
+@dataclass(frozen=True)
+class S3Backend:
+    """The S3 state location of a root (bucket, key, region)."""
+
+    bucket: str
+    key: str
+    region: str
+
+
+def backend_override(endpoint: str, s3: S3Backend | None) -> str:
+    """Local state, or the spec's S3 backend pointed at the emulator's S3 (same lockfile semantics)."""
+    if s3 is None:
+        return 'terraform {\n  backend "local" {\n    path = "terraform.tfstate"\n  }\n}\n\n'
     return (
-        "# Written by batchplane for local mode: the AWS provider talks to the emulator.\n"
         "terraform {\n"
-        '  backend "local" {\n'
-        '    path = "terraform.tfstate"\n'
+        '  backend "s3" {\n'
+        f'    bucket                      = "{s3.bucket}"\n'
+        f'    key                         = "{s3.key}"\n'
+        f'    region                      = "{s3.region}"\n'
+        "    use_lockfile                = true\n"
+        "    encrypt                     = true\n"
+        '    access_key                  = "batchplane-local"\n'
+        '    secret_key                  = "batchplane-local"\n'
+        "    skip_credentials_validation = true\n"
+        "    skip_requesting_account_id  = true\n"
+        "    skip_metadata_api_check     = true\n"
+        "    skip_region_validation      = true\n"
+        "    use_path_style              = true\n"
+        f'    endpoints = {{ s3 = "{endpoint}", sts = "{endpoint}" }}\n'
         "  }\n"
         "}\n\n"
+    )
+
+
+def provider_override(endpoint: str, account_id: str, s3: S3Backend | None = None) -> str:
+    """HCL override: backend, credentials, account switch and endpoints of the emulator."""
+    endpoints = "\n".join(f'    {service:<14} = "{endpoint}"' for service in EMULATED_SERVICES)
+    provider = (
         'provider "aws" {\n'
         '  access_key                  = "batchplane-local"\n'
         '  secret_key                  = "batchplane-local"\n'
@@ -72,9 +102,13 @@ def provider_override(endpoint: str, account_id: str) -> str:
         "  }\n"
         "}\n"
     )
+    header = "# Written by batchplane for local mode: the AWS provider talks to the emulator.\n"
+    return header + backend_override(endpoint, s3) + provider
 
 
-def prepare_workdir(repo: Path, root: str, endpoint: str, account_id: str, *, work: Path | None = None) -> Path:
+def prepare_workdir(
+    repo: Path, root: str, endpoint: str, account_id: str, *, work: Path | None = None, s3: S3Backend | None = None
+) -> Path:
     """Refresh the local working copy of ``environments/<root>`` and return its path.
 
     Generated files are refreshed from the committed root; local state, the
@@ -95,10 +129,31 @@ def prepare_workdir(repo: Path, root: str, endpoint: str, account_id: str, *, wo
         ):
             stale.unlink()
     shutil.copytree(source, target, ignore=_COPY_IGNORE, dirs_exist_ok=True)
-    (target / OVERRIDE_FILE).write_text(provider_override(endpoint, account_id), encoding="utf-8")
+    (target / OVERRIDE_FILE).write_text(provider_override(endpoint, account_id, s3), encoding="utf-8")
     local_vars: dict[str, Any] = {"emulator_compatible": True}
+    network = _network_of(target)
+    if network is not None and not network.get("create"):
+        # The emulator cannot hold an existing network's ids: a stand-in network takes its place.
+        local_vars["network"] = {**STAND_IN_NETWORK, "assign_public_ip": bool(network.get("assign_public_ip"))}
     (target / LOCAL_VARS_FILE).write_text(to_json(local_vars), encoding="utf-8")
     return target
+
+
+STAND_IN_NETWORK: dict[str, Any] = {
+    "create": True,
+    "cidr": "10.250.0.0/16",
+    "availability_zones": 2,
+    "vpc_id": None,
+    "subnet_ids": None,
+    "security_group_ids": None,
+}
+"""Local mode only: replaces a root's existing network, which the emulator cannot have."""
+
+
+def _network_of(root_dir: Path) -> dict[str, Any] | None:
+    values = json.loads((root_dir / "terraform.tfvars.json").read_text(encoding="utf-8"))
+    network = values.get("network")
+    return network if isinstance(network, dict) else None
 
 
 def account_of(root_dir: Path) -> str:
@@ -143,6 +198,24 @@ def emulator_client(endpoint: str, account_id: str, service: str, region: str) -
     )
 
 
+def ensure_state_bucket(endpoint: str, s3: S3Backend) -> None:
+    """The S3 backend's bucket in the emulator (versioned, as a state bucket should be)."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=s3.region,
+        aws_access_key_id="batchplane-local",
+        aws_secret_access_key="batchplane-local",
+    )
+    try:
+        client.head_bucket(Bucket=s3.bucket)
+    except client.exceptions.ClientError:
+        client.create_bucket(Bucket=s3.bucket, CreateBucketConfiguration={"LocationConstraint": s3.region})
+        client.put_bucket_versioning(Bucket=s3.bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
 def bootstrap_account(endpoint: str, account_id: str, region: str) -> None:
     """Create what AWS has in every account but the emulator lacks.
 
@@ -158,6 +231,10 @@ def bootstrap_account(endpoint: str, account_id: str, region: str) -> None:
             RoleName=BATCH_SERVICE_LINKED_ROLE,
             AssumeRolePolicyDocument=json.dumps(_BATCH_TRUST),
         )
+
+
+# moto's dashboard page: cheap, unlike /moto-api/data.json which dumps all state.
+HEALTH_PATH = "/moto-api/"
 
 
 def emulator_command(port: int) -> list[str]:
@@ -194,13 +271,13 @@ def wait_until_healthy(endpoint: str, timeout: float = 30.0, process: subprocess
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise ToolError("moto", emulator_command(0), f"the emulator exited with code {process.returncode}")
+            raise ToolError("local AWS", [], f"the emulator exited with code {process.returncode} (see its log)")
         try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
+            with urllib.request.urlopen(f"{endpoint}{HEALTH_PATH}", timeout=5):
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
-    raise ToolError("moto", [endpoint], f"the emulator did not answer within {timeout:.0f} s")
+    raise ToolError("local AWS", [], f"the emulator at {endpoint} did not answer within {timeout:.0f} s")
 
 
 def stop_process(pid: int, timeout: float = 10.0) -> None:
@@ -224,3 +301,116 @@ def stop_process(pid: int, timeout: float = 10.0) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+# --- the emulator as a background service -----------------------------------
+
+DEFAULT_PORT = 5055
+STATE_DIR = ".batchplane/local"
+STATE_FILE = "emulator.json"
+
+
+@dataclass(frozen=True)
+class EmulatorState:
+    """What `local start` recorded: enough to find, check and stop the emulator."""
+
+    pid: int
+    port: int
+    log: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def state_path(repo: Path) -> Path:
+    return repo / STATE_DIR / STATE_FILE
+
+
+def read_state(repo: Path) -> EmulatorState | None:
+    try:
+        data = json.loads(state_path(repo).read_text(encoding="utf-8"))
+        return EmulatorState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}{HEALTH_PATH}", timeout=10):
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def running_emulator(repo: Path) -> EmulatorState | None:
+    """The emulator started for this repository, if it is alive and answering."""
+    state = read_state(repo)
+    if state is None or not _alive(state.pid) or not _answers(state.endpoint):
+        return None
+    return state
+
+
+def require_emulator(repo: Path) -> EmulatorState:
+    """The running emulator, or a clear error saying how to start it."""
+    state = running_emulator(repo)
+    if state is None:
+        raise ToolError("local AWS", [], "not running: start it with `batchplane local start`")
+    return state
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start(repo: Path, port: int | None = None, timeout: float = 60.0) -> tuple[EmulatorState, bool]:
+    """Start the emulator unless it runs already; returns (state, started_now)."""
+    current = running_emulator(repo)
+    if current is not None:
+        if port is not None and port != current.port:
+            raise ToolError("local AWS", [], f"already running on port {current.port}: `batchplane local stop` first")
+        return current, False
+    port = port or DEFAULT_PORT
+    if not _port_free(port):
+        raise ToolError(
+            "local AWS", [], f"port {port} on 127.0.0.1 is taken by another program: choose another with --port"
+        )
+    log = repo / STATE_DIR / "emulator.log"
+    process = start_emulator(port, log)
+    state = EmulatorState(pid=process.pid, port=port, log=str(log))
+    try:
+        wait_until_healthy(state.endpoint, timeout=timeout, process=process)
+    except ToolError:
+        stop_process(process.pid)
+        raise
+    path = state_path(repo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": state.pid, "port": state.port, "log": state.log}) + "\n", encoding="utf-8")
+    return state, True
+
+
+def stop(repo: Path) -> EmulatorState | None:
+    """Stop the emulator recorded for this repository (by PID); None when none ran."""
+    state = read_state(repo)
+    if state is None:
+        return None
+    if _alive(state.pid):
+        stop_process(state.pid)
+    state_path(repo).unlink(missing_ok=True)
+    return state

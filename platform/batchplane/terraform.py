@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,3 +148,66 @@ class TerraformRunner:
             no_color=IsFlagged,
             allowed=(0, 3),
         )
+
+    def stream(
+        self,
+        cmd: str,
+        *args: str,
+        sink: Callable[[str], None] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        allowed: tuple[int, ...] = (0,),
+        **options: Any,
+    ) -> Result:
+        """Run with output passed line by line to ``sink`` (progress), and kept for errors.
+
+        terraform runs in its own process group: a Ctrl-C reaches batchplane only,
+        which forwards exactly one SIGINT so terraform stops gracefully and saves
+        state (a second interrupt would make it exit at once).
+        """
+        argv = self.command(cmd, *args, **options)
+        process = subprocess.Popen(
+            argv,
+            cwd=self.root,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        timed_out = threading.Event()
+
+        def _expire() -> None:
+            timed_out.set()
+            process.terminate()
+
+        timer = threading.Timer(timeout, _expire)
+        timer.start()
+        kept: deque[str] = deque(maxlen=400)
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                line = raw.rstrip("\n")
+                kept.append(line)
+                if sink is not None:
+                    sink(line)
+            process.wait()
+        except KeyboardInterrupt:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            raise ToolError(
+                "terraform", argv, "interrupted: terraform stopped gracefully and saved its state; plan again"
+            ) from None
+        finally:
+            timer.cancel()
+        output = "\n".join(kept)
+        if timed_out.is_set():
+            raise ToolError("terraform", argv, f"timed out after {timeout:.0f} s in {self.root}\n{output}")
+        if process.returncode not in allowed:
+            raise ToolError("terraform", argv, f"in {self.root}:\n{output}")
+        return Result(process.returncode, output, "")

@@ -61,15 +61,20 @@ def hcl_string(value: str) -> str:
     return json.dumps(value)
 
 
+def state_key(platform: Platform, root: str) -> str:
+    """Object key of a root's state in the S3 backend."""
+    prefix = platform.state.s3.key_prefix.strip("/") if platform.state.s3 else "batchplane"
+    return f"{prefix}/{platform.name}/{root}/terraform.tfstate"
+
+
 def backend_tf(platform: Platform, root: str) -> str:
     state = platform.state
     if state.backend == "local" or state.s3 is None:
         body = _JINJA.get_template("backend_local.tf.j2").render()
     else:
-        key = f"{state.s3.key_prefix.strip('/')}/{platform.name}/{root}/terraform.tfstate"
         body = _JINJA.get_template("backend_s3.tf.j2").render(
             bucket=hcl_string(state.s3.bucket),
-            key=hcl_string(key),
+            key=hcl_string(state_key(platform, root)),
             region=hcl_string(state.s3.region or platform.region),
         )
     return GENERATED_HEADER + body

@@ -1,0 +1,326 @@
+"""plan, apply, drift, destroy and output of rendered roots.
+
+A plan is saved (plan file + its JSON + a fingerprint of everything terraform
+read: the root's files and the modules). ``apply`` applies only that saved
+plan, and refuses it when the fingerprint no longer matches. Local runs work
+on a copy under ``.batchplane/work/`` and never touch ``environments/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged
+
+from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, ToolError
+from batchplane.local import EmulatorState, S3Backend, bootstrap_account, ensure_state_bucket, prepare_workdir
+from batchplane.lock import read_lock
+from batchplane.render import compare, render
+from batchplane.render.roots import SHARED_ROOT, state_key
+from batchplane.spec.loader import Spec
+from batchplane.terraform import Result, TerraformRunner
+
+PLAN_DIR = ".batchplane/plans"
+PLAN_FILE = "batchplane.tfplan"
+META_FILE = "plan.meta.json"
+PLAN_JSON = "plan.json"
+
+LineSink = Callable[[str], None]
+
+
+class ApprovalRequiredError(BatchplaneError):
+    """A production tier was asked to change without explicit approval."""
+
+    exit_code = ExitCode.POLICY_FAILED
+
+
+@dataclass(frozen=True)
+class Target:
+    """One root, where terraform runs for it, and how careful to be."""
+
+    repo: Path
+    root: str
+    workdir: Path
+    local: bool
+    needs_approval: bool
+
+    @property
+    def plan_dir(self) -> Path:
+        return self.repo / PLAN_DIR / ("local" if self.local else "aws") / self.root
+
+    @property
+    def label(self) -> str:
+        return f"{self.root} (local)" if self.local else self.root
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    type: str
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    root: str
+    local: bool
+    changes: list[ResourceChange]
+    plan_json: Path
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Counts per resource type: add, change, destroy (a replacement counts in both)."""
+        table: dict[str, Counter[str]] = {}
+        for change in self.changes:
+            counts = table.setdefault(change.type, Counter())
+            if "create" in change.actions:
+                counts["add"] += 1
+            if "update" in change.actions:
+                counts["change"] += 1
+            if "delete" in change.actions:
+                counts["destroy"] += 1
+        return {kind: {k: counts[k] for k in ("add", "change", "destroy")} for kind, counts in sorted(table.items())}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.root,
+            "local": self.local,
+            "has_changes": self.has_changes,
+            "summary": self.summary(),
+            "changes": [{"address": c.address, "actions": list(c.actions)} for c in self.changes],
+            "plan_json": str(self.plan_json),
+        }
+
+
+@dataclass
+class ApplyResult:
+    root: str
+    local: bool
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+# --- targets ----------------------------------------------------------------
+
+
+def roots_of(spec: Spec) -> list[str]:
+    """Every root terraform can act on: the shared registry root first."""
+    shared = [SHARED_ROOT] if spec.platform.registry.type == "ecr" else []
+    return shared + list(spec.environments)
+
+
+def ensure_rendered(spec: Spec, root: str) -> None:
+    """Refuse to act on a root that is not what the spec renders today."""
+    environments = None if root == SHARED_ROOT else [root]
+    rendered = render(spec, read_lock(spec.root), environments)
+    if root == SHARED_ROOT:
+        rendered = type(rendered)(
+            tree={k: v for k, v in rendered.tree.items() if k.startswith(f"environments/{SHARED_ROOT}/")},
+            roots=(f"environments/{SHARED_ROOT}",),
+            complete=False,
+        )
+    changes = compare(spec.root, rendered)
+    if not changes.empty:
+        listed = "\n".join(changes.lines())
+        raise ChangesPendingError(
+            f"environments/{root} is out of date with {spec.path.name}: run `batchplane render`\n{listed}"
+        )
+
+
+def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
+    """Prepare where terraform runs for ``root`` (a local working copy with ``emulator``)."""
+    ensure_rendered(spec, root)
+    platform = spec.platform
+    if root == SHARED_ROOT:
+        account, needs_approval = platform.registry_account_id, False
+    else:
+        environment = platform.environments[root]
+        account, needs_approval = environment.account_id, environment.needs_approval
+    if emulator is None:
+        return Target(spec.root, root, spec.root / "environments" / root, local=False, needs_approval=needs_approval)
+    bootstrap_account(emulator.endpoint, account, platform.region)
+    s3 = None
+    if platform.state.backend == "s3" and platform.state.s3 is not None:
+        s3 = S3Backend(platform.state.s3.bucket, state_key(platform, root), platform.state.s3.region or platform.region)
+        ensure_state_bucket(emulator.endpoint, s3)
+    workdir = prepare_workdir(spec.root, root, emulator.endpoint, account, s3=s3)
+    return Target(spec.root, root, workdir, local=True, needs_approval=needs_approval)
+
+
+def fingerprint(target: Target) -> str:
+    """Hash of everything a plan was made from: the root's files and the modules."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p for p in target.workdir.iterdir() if p.is_file() and p.name.endswith((".tf", ".tf.json", ".tfvars.json"))
+    )
+    modules = target.repo / "modules"
+    if modules.is_dir():
+        files += sorted(p for p in modules.rglob("*.tf") if ".terraform" not in p.parts and "examples" not in p.parts)
+    for path in files:
+        digest.update(
+            path.relative_to(target.repo if path.is_relative_to(target.repo) else target.workdir).as_posix().encode()
+        )
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+# --- terraform errors -------------------------------------------------------
+
+_ERROR = re.compile(r"^(?:│\s*)?Error: (.+)$")
+_WITH = re.compile(r"^(?:│\s*)?\s*with (\S+),?$")
+_LOCK_FIELD = re.compile(r"^(?:│\s*)?\s*(ID|Path|Who|Created|Operation):\s+(.+)$")
+
+
+def explain(target: Target, output: str) -> str:
+    """One-line cause, the failing resource, then terraform's own words (tail)."""
+    lines = output.splitlines()
+    errors = [m.group(1).strip() for line in lines if (m := _ERROR.match(line))]
+    resources = [m.group(1).rstrip(",") for line in lines if (m := _WITH.match(line))]
+    if any("acquiring the state lock" in e for e in errors):
+        info = {m.group(1): m.group(2).strip() for line in lines if (m := _LOCK_FIELD.match(line))}
+        who = f" by {info['Who']}" if "Who" in info else ""
+        since = f" since {info['Created']}" if "Created" in info else ""
+        message = f"the state of {target.label} is locked{who}{since}: another terraform run is using it; wait for it"
+        if "ID" in info:
+            unlock = f"terraform force-unlock {info['ID']}"
+            message += f". If that run crashed, release the lock with `{unlock}` in {target.workdir}"
+        else:
+            message += " (a local state lock is released when the run holding it ends)"
+        return message
+    cause = errors[0] if errors else "terraform failed"
+    parts = [f"{target.label}: {cause}"]
+    if resources:
+        parts.append(f"failing resource: {resources[0]}")
+    if target.local and any(s in output for s in ("connection refused", "connect: connection refused", "dial tcp")):
+        parts.append("the local AWS did not answer: is it running? (`batchplane local status`)")
+    parts.append("\n".join(lines[-25:]))
+    return "\n".join(parts)
+
+
+def _run(
+    runner: TerraformRunner, target: Target, cmd: str, *args: str, allowed: tuple[int, ...] = (0,), **options: Any
+) -> Result:
+    try:
+        return runner.run(cmd, *args, allowed=allowed, **options)
+    except ToolError as exc:
+        raise ToolError("terraform", exc.command, explain(target, exc.detail)) from None
+
+
+def _stream(
+    runner: TerraformRunner, target: Target, sink: LineSink | None, cmd: str, *args: str, **options: Any
+) -> Result:
+    try:
+        return runner.stream(cmd, *args, sink=sink, **options)
+    except ToolError as exc:
+        raise ToolError("terraform", exc.command, explain(target, exc.detail)) from None
+
+
+# --- commands ---------------------------------------------------------------
+
+
+def init(target: Target) -> None:
+    runner = TerraformRunner(target.workdir)
+    _run(runner, target, "init", input=False, no_color=IsFlagged, lock_timeout="0s")
+
+
+def plan(target: Target, sink: LineSink | None = None, *, purpose: str = "apply") -> PlanResult:
+    """terraform plan to a saved plan file; its JSON and fingerprint are kept beside it.
+
+    Only plans made for ``apply`` can be applied; a drift check keeps its plan
+    apart so that it never replaces a plan someone reviewed.
+    """
+    runner = TerraformRunner(target.workdir)
+    directory = target.plan_dir if purpose == "apply" else target.plan_dir / purpose
+    directory.mkdir(parents=True, exist_ok=True)
+    plan_file = directory / PLAN_FILE
+    meta = directory / META_FILE
+    meta.unlink(missing_ok=True)
+    _stream(
+        runner,
+        target,
+        sink,
+        "plan",
+        input=False,
+        no_color=IsFlagged,
+        lock_timeout="0s",
+        out=str(plan_file),
+        detailed_exitcode=IsFlagged,
+        allowed=(0, 2),
+    )
+    shown = _run(runner, target, "show", "-json", str(plan_file), no_color=IsFlagged)
+    document = json.loads(shown.stdout)
+    plan_json = directory / PLAN_JSON
+    plan_json.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    meta.write_text(json.dumps({"fingerprint": fingerprint(target), "root": target.root}) + "\n", encoding="utf-8")
+    return PlanResult(target.root, target.local, changes_of(document), plan_json)
+
+
+def changes_of(document: dict[str, Any]) -> list[ResourceChange]:
+    """Resource changes of a plan JSON that are not no-ops (or mere reads)."""
+    changes = []
+    for change in document.get("resource_changes", []):
+        actions = tuple(change.get("change", {}).get("actions", []))
+        if actions in ((), ("no-op",), ("read",)):
+            continue
+        changes.append(ResourceChange(change["address"], change["type"], actions))
+    return sorted(changes, key=lambda c: c.address)
+
+
+def require_approval(target: Target, approved: bool, action: str) -> None:
+    if target.needs_approval and not approved:
+        raise ApprovalRequiredError(
+            f"{target.root} needs approval to {action} (production tier or approval: required): "
+            "pass --approve-production"
+        )
+
+
+def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> ApplyResult:
+    """Apply the saved plan of ``target`` if it is still what was planned."""
+    require_approval(target, approved, "apply")
+    meta_path = target.plan_dir / META_FILE
+    plan_file = target.plan_dir / PLAN_FILE
+    if not meta_path.is_file() or not plan_file.is_file():
+        raise ChangesPendingError(f"no saved plan for {target.label}: run `batchplane plan --env {target.root}` first")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("fingerprint") != fingerprint(target):
+        raise ChangesPendingError(
+            f"the saved plan of {target.label} is stale: the rendered root or the modules changed since; "
+            f"run `batchplane plan --env {target.root}` again"
+        )
+    runner = TerraformRunner(target.workdir)
+    try:
+        _stream(runner, target, sink, "apply", str(plan_file), input=False, no_color=IsFlagged, lock_timeout="0s")
+    finally:
+        # A saved plan applies at most once: terraform refuses it afterwards anyway.
+        meta_path.unlink(missing_ok=True)
+        plan_file.unlink(missing_ok=True)
+    return ApplyResult(target.root, target.local, outputs(target))
+
+
+def outputs(target: Target) -> dict[str, Any]:
+    runner = TerraformRunner(target.workdir)
+    shown = _run(runner, target, "output", "-json", no_color=IsFlagged)
+    values = json.loads(shown.stdout or "{}")
+    return {name: entry.get("value") for name, entry in sorted(values.items())}
+
+
+def drift(target: Target, sink: LineSink | None = None) -> PlanResult:
+    """A fresh plan; anything it would change is drift (or an unapplied change)."""
+    return plan(target, sink, purpose="drift")
+
+
+def destroy(target: Target, *, approved: bool, sink: LineSink | None = None) -> None:
+    require_approval(target, approved, "destroy")
+    runner = TerraformRunner(target.workdir)
+    _stream(runner, target, sink, "destroy", "-auto-approve", input=False, no_color=IsFlagged, lock_timeout="0s")
