@@ -1,0 +1,253 @@
+"""Checkov over the rendered roots (and a plan JSON), in this one process, failing closed.
+
+Checkov fails open in several ways (see the README's policy catalogue): a
+missing directory, a file that does not parse, a non-plan JSON file, an IAM
+document it cannot evaluate all come back as a pass. Each becomes a finding
+here (BP-TF-001, BP-TF-002, and the custom checks CKV_BP_1/2 fail what they
+cannot evaluate). State that Checkov keeps between scans in one process (the
+IAM policy cache) is cleared before every scan.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batchplane.errors import ToolError
+from batchplane.policy.findings import Finding, Outcome, Passed, Severity
+from batchplane.render.roots import SHARED_ROOT, SOURCEMAP
+from batchplane.spec.loader import Spec
+
+CHECKS_DIR = Path("policies") / "checks"
+ROOT_SCAN_ID = "BP-TF-001"
+IAM_COVERAGE_ID = "BP-TF-002"
+TITLES = {
+    ROOT_SCAN_ID: "Every rendered root is present and parses",
+    IAM_COVERAGE_ID: "Every IAM document was evaluated",
+}
+
+# Without an API key Checkov has no severities: these are ours.
+_HIGH = {"CKV_AWS_1", "CKV_AWS_49", "CKV_AWS_60", "CKV_AWS_61", "CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_286"}
+_HIGH |= {"CKV_AWS_287", "CKV_AWS_288", "CKV_AWS_289", "CKV_AWS_290", "CKV_AWS_355", "CKV_AWS_210", "CKV_AWS_274"}
+_CUSTOM_SEVERITY: dict[str, Severity] = {
+    "CKV_BP_1": "critical",
+    "CKV_BP_2": "critical",
+    "CKV_BP_3": "medium",
+    "CKV2_BP_1": "low",
+}
+_IAM_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy")
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+_loaded_checks: set[Path] = set()
+
+
+def severity_of(check_id: str) -> Severity:
+    if check_id in _CUSTOM_SEVERITY:
+        return _CUSTOM_SEVERITY[check_id]
+    return "high" if check_id in _HIGH else "medium"
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Terraform address -> (spec path, line), from a root's .batchplane/sourcemap.json."""
+
+    fallback: tuple[str, int | None]
+    addresses: dict[str, tuple[str, int | None]]
+
+    @classmethod
+    def read(cls, root: Path, fallback: tuple[str, int | None]) -> SourceMap:
+        path = root / SOURCEMAP
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"addresses": {}}
+        entries = {k: (v["spec_path"], v.get("line")) for k, v in data.get("addresses", {}).items()}
+        return cls(fallback, entries)
+
+    def locate(self, address: str) -> tuple[str, int | None]:
+        """The entry of the longest address prefix; indices are ignored when nothing matches exactly."""
+        for normalize in (lambda a: a, lambda a: _INDEX.sub("", a)):
+            target = normalize(address)
+            best = None
+            for key, entry in self.addresses.items():
+                prefix = normalize(key)
+                if (target == prefix or target.startswith(prefix + ".")) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), entry)
+            if best is not None:
+                return best[1]
+        return self.fallback
+
+
+def _environment_variables() -> None:
+    # Without these Checkov reaches the network at start-up.
+    os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
+    os.environ.setdefault("CKV_SKIP_PACKAGE_UPDATE_CHECK", "TRUE")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+
+
+def _checks_dir(spec: Spec) -> Path:
+    directory = spec.root / CHECKS_DIR
+    if not (directory / "__init__.py").is_file():
+        raise ToolError("checkov", [], f"custom checks directory {directory} is missing (or has no __init__.py)")
+    return directory
+
+
+def expected_custom_ids(directory: Path) -> set[str]:
+    """The ids our check files declare, to prove every one was loaded."""
+    ids: set[str] = set()
+    for path in sorted(directory.iterdir()):
+        text = path.read_text(encoding="utf-8") if path.suffix in (".py", ".yaml", ".yml") else ""
+        ids |= set(re.findall(r'id="(CKV2?_BP_[0-9]+)"', text)) | set(re.findall(r"\bid: (CKV2?_BP_[0-9]+)", text))
+    return ids
+
+
+def _load_custom_checks(directory: Path) -> None:
+    """Load our checks once per process and prove they are all registered (a bad file is skipped silently)."""
+    from checkov.common.checks_infra.registry import get_graph_checks_registry
+    from checkov.terraform.checks.data.registry import data_registry
+    from checkov.terraform.checks.resource.registry import resource_registry
+
+    if directory in _loaded_checks:
+        return
+    resource_registry.load_external_checks(str(directory))
+    data_registry.load_external_checks(str(directory))
+    graph = get_graph_checks_registry("terraform")
+    graph.load_external_checks(str(directory))
+    registered = {c.id for checks in resource_registry.checks.values() for c in checks}
+    registered |= {c.id for checks in data_registry.checks.values() for c in checks}
+    registered |= {c.id for c in graph.checks}
+    missing = sorted(expected_custom_ids(directory) - registered)
+    if missing:
+        raise ToolError("checkov", [], f"custom checks failed to load: {', '.join(missing)} (see {directory})")
+    _loaded_checks.add(directory)
+
+
+def _clear_caches() -> None:
+    from checkov.terraform.checks.utils.base_cloudsplaining_iam_scanner import BaseTerraformCloudsplainingIAMScanner
+
+    BaseTerraformCloudsplainingIAMScanner.policy_document_cache.clear()
+
+
+def check(spec: Spec, environments: Sequence[str], plan: Path | None) -> Outcome:
+    """Checkov findings of the shared root (when every environment is checked) and each environment's root."""
+    _environment_variables()
+    try:
+        from checkov.runner_filter import RunnerFilter
+    except ImportError as exc:
+        raise ToolError("checkov", [], f"cannot import checkov: {exc} (pip install checkov)") from None
+    directory = _checks_dir(spec)
+    _load_custom_checks(directory)
+    roots = list(environments)
+    if set(environments) == set(spec.environments):
+        roots.insert(0, SHARED_ROOT)
+    outcome = Outcome(rule_titles=dict(TITLES))
+    for root in roots:
+        outcome = outcome.merged(_scan_root(spec, root, RunnerFilter(framework=["terraform"])))
+    if plan is not None:
+        outcome = outcome.merged(_scan_plan(spec, environments[0], plan, RunnerFilter(framework=["terraform_plan"])))
+    return outcome
+
+
+def _fallback(spec: Spec, root: str) -> tuple[str, int | None]:
+    loc: tuple[str, ...] = ("registry",) if root == SHARED_ROOT else ("environments", root)
+    return ".".join(loc), spec.locations.line(loc)
+
+
+def _scan_root(spec: Spec, root: str, runner_filter: Any) -> Outcome:
+    from checkov.terraform.runner import Runner
+
+    directory = spec.root / "environments" / root
+    where = _fallback(spec, root)
+    if not directory.is_dir() or not any(directory.glob("*.tf")):
+        return _broken(root, where, f"rendered root environments/{root} is missing: run `batchplane render`")
+    _clear_caches()
+    command = ["checkov", "-d", str(directory), "--framework", "terraform"]
+    try:
+        report = Runner().run(root_folder=str(directory), runner_filter=runner_filter)
+    except Exception as exc:  # Checkov's own failures come as any exception
+        raise ToolError("checkov", command, f"{type(exc).__name__}: {exc}") from None
+    return _outcome(root, report, SourceMap.read(directory, where), where, f"environments/{root}")
+
+
+def _scan_plan(spec: Spec, environment: str, plan: Path, runner_filter: Any) -> Outcome:
+    from checkov.terraform.plan_runner import Runner as PlanRunner
+
+    where = _fallback(spec, environment)
+    try:
+        document = json.loads(plan.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return _broken(environment, where, f"plan {plan} cannot be read as JSON: {exc}")
+    if not isinstance(document, dict) or "format_version" not in document or "planned_values" not in document:
+        return _broken(environment, where, f"{plan} is not a terraform plan JSON (terraform show -json PLANFILE)")
+    _clear_caches()
+    command = ["checkov", "-f", str(plan), "--framework", "terraform_plan"]
+    try:
+        report = PlanRunner().run(root_folder=None, files=[str(plan)], runner_filter=runner_filter)
+    except Exception as exc:
+        raise ToolError("checkov", command, f"{type(exc).__name__}: {exc}") from None
+    sourcemap = SourceMap.read(spec.root / "environments" / environment, where)
+    return _outcome(environment, report, sourcemap, where, str(plan))
+
+
+def _broken(root: str, where: tuple[str, int | None], message: str) -> Outcome:
+    finding = Finding(root, where[0], ROOT_SCAN_ID, "", "critical", where[1], message)
+    return Outcome((finding,), (), dict(TITLES))
+
+
+def _reports(report: Any) -> Iterable[Any]:
+    return report if isinstance(report, list) else [report]
+
+
+def _outcome(root: str, report: Any, sourcemap: SourceMap, where: tuple[str, int | None], label: str) -> Outcome:
+    findings: list[Finding] = []
+    passed: list[Passed] = []
+    titles = dict(TITLES)
+    evaluated: set[str] = set()
+    resources: set[str] = set()
+    for single in _reports(report):
+        for error in single.parsing_errors:
+            findings.append(_root_finding(root, where, f"{label}: {error} does not parse"))
+        resources |= {r.split(":", 1)[-1] for r in single.resources}
+        for record in single.passed_checks:
+            spec_path, _ = sourcemap.locate(record.resource)
+            passed.append(Passed(root, record.check_id, record.resource, spec_path))
+            titles[record.check_id] = record.check_name
+            if record.check_id in ("CKV_BP_1", "CKV_BP_2"):
+                evaluated.add(record.resource)
+        for record in single.failed_checks:
+            spec_path, line = sourcemap.locate(record.resource)
+            titles[record.check_id] = record.check_name
+            if record.check_id in ("CKV_BP_1", "CKV_BP_2"):
+                evaluated.add(record.resource)
+            details = f" ({'; '.join(record.details)})" if getattr(record, "details", None) else ""
+            findings.append(
+                Finding(
+                    environment=root,
+                    spec_path=spec_path,
+                    id=record.check_id,
+                    address=record.resource,
+                    severity=severity_of(record.check_id),
+                    line=line,
+                    message=f"{record.check_name}{details} [{_short(record.file_path)}]",
+                )
+            )
+    if not resources and not findings:
+        findings.append(_root_finding(root, where, f"{label}: Checkov found no resources to scan"))
+    for address in sorted(resources):
+        kind = address.split(".")[-2] if "." in address else ""
+        if kind in _IAM_POLICY_TYPES and _INDEX.sub("", address) not in {_INDEX.sub("", a) for a in evaluated}:
+            spec_path, line = sourcemap.locate(address)
+            findings.append(
+                Finding(root, spec_path, IAM_COVERAGE_ID, address, "critical", line, "IAM policy was not evaluated")
+            )
+    return Outcome(tuple(sorted(findings)), tuple(sorted(passed)), titles)
+
+
+def _root_finding(root: str, where: tuple[str, int | None], message: str) -> Finding:
+    return Finding(root, where[0], ROOT_SCAN_ID, "", "critical", where[1], message)
+
+
+def _short(file_path: str) -> str:
+    return file_path.lstrip("/").replace("../", "")

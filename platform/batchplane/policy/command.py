@@ -1,0 +1,109 @@
+"""``batchplane check``: the policy gate a pull request relies on.
+
+Register with ``app.command()(check)``; parsing and printing only, the work is
+:func:`batchplane.policy.gate.run_check`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchplane import console
+from batchplane.policy import report
+from batchplane.policy.findings import PolicyFailedError, Severity
+from batchplane.policy.gate import Request, run_check
+from batchplane.spec import find_spec, load_spec
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+
+
+class FailOn(StrEnum):
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+# The same option conventions as batchplane.cli (declared here: cli imports this module).
+SpecOption = Annotated[
+    Path | None,
+    typer.Option("--spec", help="The platform spec (default: platform.yaml here or in a parent directory)."),
+]
+EnvOption = Annotated[
+    list[str] | None,
+    typer.Option("--env", "-e", help="Environment to act on; repeat for several (default: all)."),
+]
+FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
+]
+PlanOption = Annotated[
+    Path | None,
+    typer.Option("--plan", help="Also scan this plan JSON (`terraform show -json`) of the one --env given."),
+]
+SpecOnlyOption = Annotated[
+    bool, typer.Option("--spec-only", help="Spec rules only (milliseconds, no Checkov): for pre-commit hooks.")
+]
+FailOnOption = Annotated[
+    FailOn, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
+]
+
+
+_SEVERITY: dict[FailOn, Severity] = {
+    FailOn.info: "info",
+    FailOn.low: "low",
+    FailOn.medium: "medium",
+    FailOn.high: "high",
+    FailOn.critical: "critical",
+}
+
+
+def check(
+    env: EnvOption = None,
+    fmt: FormatOption = ReportFormat.text,
+    output: OutputOption = None,
+    plan: PlanOption = None,
+    spec_only: SpecOnlyOption = False,
+    fail_on: FailOnOption = FailOn.low,
+    spec: SpecOption = None,
+) -> None:
+    """Policy gate: spec rules and Checkov over the rendered roots. Exit 4 on unwaived findings."""
+    loaded = load_spec(spec if spec is not None else find_spec(Path.cwd()))
+    unknown = sorted(set(env or []) - set(loaded.environments))
+    if unknown:
+        raise typer.BadParameter(
+            f"{', '.join(unknown)} (the spec has: {', '.join(loaded.environments)})", param_hint="--env"
+        )
+    if plan is not None and len(env or []) != 1:
+        raise typer.BadParameter("name the plan's environment with exactly one --env", param_hint="--plan")
+    if plan is not None and spec_only:
+        raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
+    environments = list(dict.fromkeys(env)) if env else loaded.environments
+    outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan))
+
+    uri = loaded.path.name
+    if output is not None:
+        output.write_text(report.render(outcome, fmt.value, uri), encoding="utf-8")
+        console.note(f"wrote {output}")
+    elif fmt is ReportFormat.text:
+        for table in report.tables(outcome):
+            console.out.print(table)
+        console.out.print(report.summary_line(outcome), markup=False)
+    else:
+        console.out.file.write(report.render(outcome, fmt.value, uri))
+        console.out.file.flush()
+
+    severity = _SEVERITY[fail_on]
+    blocking = outcome.blocking(severity)
+    if blocking:
+        raise PolicyFailedError(f"{len(blocking)} unwaived finding(s) at or above {severity}")

@@ -1,0 +1,99 @@
+"""One finding model for spec rules and Checkov, and the outcome of a whole check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from batchplane.errors import BatchplaneError, ExitCode
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+
+ALL_ENVIRONMENTS = "*"
+"""The environment of findings that concern the spec as a whole (waivers)."""
+
+
+def severity_rank(severity: Severity) -> int:
+    """0 for info up to 4 for critical."""
+    return SEVERITIES.index(severity)
+
+
+def raised(severity: Severity, steps: int = 1) -> Severity:
+    """A severity ``steps`` levels higher, capped at critical."""
+    return SEVERITIES[min(severity_rank(severity) + steps, len(SEVERITIES) - 1)]
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """A rule that failed on one subject, located in the spec a human edits."""
+
+    environment: str
+    spec_path: str
+    id: str
+    address: str
+    severity: Severity
+    line: int | None
+    message: str
+    waived: bool = False
+    waiver_reason: str | None = field(default=None, compare=False)
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form: exactly the documented field names."""
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "environment": self.environment,
+            "address": self.address,
+            "spec_path": self.spec_path,
+            "line": self.line,
+            "message": self.message,
+            "waived": self.waived,
+        }
+
+    def waive(self, reason: str) -> Finding:
+        return replace(self, waived=True, waiver_reason=reason)
+
+
+@dataclass(frozen=True, order=True)
+class Passed:
+    """A rule that held on one subject (a JUnit test case without a failure)."""
+
+    environment: str
+    id: str
+    address: str
+    spec_path: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything one check produced, in a stable order."""
+
+    findings: tuple[Finding, ...] = ()
+    passed: tuple[Passed, ...] = ()
+    rule_titles: dict[str, str] = field(default_factory=dict)
+
+    def merged(self, other: Outcome) -> Outcome:
+        return Outcome(
+            tuple(sorted((*self.findings, *other.findings))),
+            tuple(sorted((*self.passed, *other.passed))),
+            {**self.rule_titles, **other.rule_titles},
+        )
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "failed": sum(not f.waived for f in self.findings),
+            "waived": sum(f.waived for f in self.findings),
+            "passed": len(self.passed),
+        }
+
+    def blocking(self, fail_on: Severity) -> list[Finding]:
+        """Unwaived findings at or above ``fail_on``."""
+        floor = severity_rank(fail_on)
+        return [f for f in self.findings if not f.waived and severity_rank(f.severity) >= floor]
+
+
+class PolicyFailedError(BatchplaneError):
+    """Unwaived findings at or above the --fail-on severity remain."""
+
+    exit_code = ExitCode.POLICY_FAILED

@@ -1,0 +1,35 @@
+"""The policy gate as one core function: spec rules, Checkov, waivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from batchplane.lock import read_lock
+from batchplane.policy import rules
+from batchplane.policy.findings import Outcome
+from batchplane.policy.waivers import apply_waivers
+from batchplane.spec.loader import Spec
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to check."""
+
+    environments: list[str]
+    spec_only: bool = False
+    plan: Path | None = None
+    today: dt.date | None = None
+
+
+def run_check(spec: Spec, request: Request) -> Outcome:
+    """Every finding of the gate for the requested environments, waivers applied."""
+    outcome = rules.evaluate(spec, request.environments, read_lock(spec.root))
+    if not request.spec_only:
+        from batchplane.policy.checkov_adapter import check  # imports checkov: seconds, so only when needed
+
+        outcome = outcome.merged(check(spec, request.environments, request.plan))
+    complete = set(request.environments) == set(spec.environments)
+    today = request.today or dt.date.today()
+    return apply_waivers(spec, outcome, today, complete=complete, checkov=not request.spec_only)

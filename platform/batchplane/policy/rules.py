@@ -1,0 +1,404 @@
+"""Spec rules: the policy catalogue judged on each environment's resolved spec.
+
+Every action and resource is known in the spec (unlike in generated Terraform,
+where Checkov may give up on an IAM document), so IAM is judged here first.
+Rules are plain functions listed in :data:`RULES`; nothing registers itself.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from batchplane.lock import ImageLock
+from batchplane.policy.findings import Finding, Outcome, Passed, Severity, raised
+from batchplane.spec.access import IamStatement, job_statements
+from batchplane.spec.loader import Loc, Spec, dotted
+from batchplane.spec.models import Job, Platform
+
+# Actions that support no resource-level permission: IAM only accepts "*" for them.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+NO_RESOURCE_LEVEL_ACTIONS = frozenset(
+    a.lower()
+    for a in (
+        "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:PutMetricData",
+        "dynamodb:ListTables",
+        "ecr:GetAuthorizationToken",
+        "kms:ListAliases",
+        "kms:ListKeys",
+        "logs:DescribeLogGroups",
+        "s3:ListAllMyBuckets",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:ListSecrets",
+        "sns:ListTopics",
+        "sqs:ListQueues",
+        "ssm:DescribeParameters",
+        "sts:GetCallerIdentity",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    )
+)
+
+_BROAD_MANAGED_POLICY = re.compile(
+    r":iam::aws:policy/(?:.*/)?(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)\b"
+)
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)", re.IGNORECASE)
+_SECRET_VALUE = re.compile(
+    r"(AKIA|ASIA)[0-9A-Z]{16}"  # AWS access key id
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    r"|gh[pousr]_[A-Za-z0-9]{36}"  # GitHub tokens
+    r"|xox[abpr]-[A-Za-z0-9-]{10,}"  # Slack tokens
+    r"|://[^/\s:@]+:[^/\s@]+@"  # credentials in a URL
+)
+_SPOT_RECLAIM_REASON = "Host EC2 (instance i-0123456789abcdef0) terminated."
+"""What AWS Batch reports when Spot capacity is reclaimed."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """One environment as a rule sees it."""
+
+    spec: Spec
+    environment: str
+    platform: Platform
+    lock: ImageLock
+
+    @property
+    def production(self) -> bool:
+        return self.platform.environments[self.environment].tier == "production"
+
+    def spot_queue(self, queue: str) -> bool:
+        return any(self.platform.compute[c].is_spot for c in self.platform.queues[queue].compute)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One subject judged by a rule: ``message`` is None when the rule holds."""
+
+    loc: Loc
+    address: str
+    message: str | None = None
+    severity: Severity | None = None
+
+
+RuleFunction = Callable[[Context], Iterator[Check]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule of the catalogue."""
+
+    id: str
+    title: str
+    severity: Severity
+    check: RuleFunction
+    production_raise: int = 0
+    """How many levels production tiers raise the severity."""
+
+
+def job_address(name: str) -> str:
+    return f'module.job["{name}"]'
+
+
+def compute_address(name: str) -> str:
+    return f'module.compute["{name}"]'
+
+
+def queue_address(name: str) -> str:
+    return f'module.queue["{name}"]'
+
+
+def _statements(ctx: Context, name: str, job: Job) -> Iterator[tuple[Loc, IamStatement]]:
+    """The job role's statements, each with the spec path that produced it."""
+    account = ctx.platform.environments[ctx.environment].account_id
+    for index, grant in enumerate(job.access):
+        single = job.model_copy(update={"access": [grant], "statements": []})
+        for statement in job_statements(single, ctx.platform.region, account):
+            yield ("jobs", name, "access", index), statement
+    for index, raw in enumerate(job.statements):
+        single = job.model_copy(update={"access": [], "statements": [raw]})
+        for statement in job_statements(single, ctx.platform.region, account):
+            yield ("jobs", name, "statements", index), statement
+
+
+def _allowed(ctx: Context) -> Iterator[tuple[str, Loc, IamStatement]]:
+    for name, job in ctx.platform.jobs.items():
+        for loc, statement in _statements(ctx, name, job):
+            if statement.effect == "Allow":
+                yield name, loc, statement
+
+
+def _any_resource(resource: str) -> bool:
+    """``*`` or an ARN whose resource part is only a wildcard (``arn:aws:s3:::*``)."""
+    if resource == "*":
+        return True
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[5] in ("*", "table/*", "secret:*", "parameter/*", "key/*")
+
+
+# --- IAM ----------------------------------------------------------------------
+
+
+def wildcard_actions(ctx: Context) -> Iterator[Check]:
+    for name, loc, statement in _allowed(ctx):
+        wild = [a for a in statement.actions if "*" in a]
+        if not wild:
+            yield Check(loc, job_address(name))
+            continue
+        severity: Severity = "critical" if "*" in wild else "high" if any(a.endswith(":*") for a in wild) else "medium"
+        yield Check(loc, job_address(name), f"job role allows wildcard action(s) {', '.join(wild)}", severity)
+
+
+def _passrole(action: str) -> bool:
+    return fnmatch.fnmatch("iam:passrole", action.lower())
+
+
+def resource_star(ctx: Context) -> Iterator[Check]:
+    for name, loc, statement in _allowed(ctx):
+        if not any(_any_resource(r) for r in statement.resources):
+            yield Check(loc, job_address(name))
+            continue
+        # PassRole has its own rule (BP-IAM-004); actions without resource-level permissions must use "*".
+        data_plane = [a for a in statement.actions if a.lower() not in NO_RESOURCE_LEVEL_ACTIONS and not _passrole(a)]
+        if data_plane:
+            yield Check(loc, job_address(name), f"{', '.join(data_plane)} on every resource (Resource: *)")
+        else:
+            yield Check(loc, job_address(name))
+
+
+def broad_managed_policies(ctx: Context) -> Iterator[Check]:
+    for name, loc, statement in _allowed(ctx):
+        broad = sorted({m.group(1) for r in statement.resources if (m := _BROAD_MANAGED_POLICY.search(r))})
+        message = f"job role refers to the AWS managed policy {', '.join(broad)}" if broad else None
+        yield Check(loc, job_address(name), message)
+
+
+def passrole_star(ctx: Context) -> Iterator[Check]:
+    for name, loc, statement in _allowed(ctx):
+        passes = [a for a in statement.actions if _passrole(a)]
+        if passes and any(_any_resource(r) for r in statement.resources):
+            yield Check(loc, job_address(name), f"{', '.join(passes)} on every role: the job can hand any role to AWS")
+        else:
+            yield Check(loc, job_address(name))
+
+
+def specific_secrets(ctx: Context) -> Iterator[Check]:
+    for name, job in ctx.platform.jobs.items():
+        for key, arn in job.secrets.items():
+            loc = _here(ctx, ("jobs", name, "secrets", key))
+            if "*" in arn or "?" in arn:
+                yield Check(loc, job_address(name), f"{key}: a wildcard secret ARN grants every match")
+            else:
+                yield Check(loc, job_address(name))
+
+
+# --- Spot ---------------------------------------------------------------------
+
+
+def spot_only_interruptible(ctx: Context) -> Iterator[Check]:
+    for name, job in ctx.platform.jobs.items():
+        loc = _here(ctx, ("jobs", name, "interruptible"), ("jobs", name))
+        if ctx.spot_queue(job.queue) and not job.interruptible:
+            yield Check(loc, job_address(name), f"queue {job.queue} uses Spot but the job is not interruptible")
+        else:
+            yield Check(loc, job_address(name))
+
+
+_ON_DEMAND_OF = {"ec2-spot": "ec2", "fargate-spot": "fargate"}
+
+
+def on_demand_fallback(ctx: Context) -> Iterator[Check]:
+    if not ctx.production:
+        return
+    for name, queue in ctx.platform.queues.items():
+        kinds = [ctx.platform.compute[c].kind for c in queue.compute]
+        missing = sorted(
+            {
+                _ON_DEMAND_OF[kind]
+                for i, kind in enumerate(kinds)
+                if kind in _ON_DEMAND_OF and _ON_DEMAND_OF[kind] not in kinds[i + 1 :]
+            }
+        )
+        loc = ("queues", name, "compute")
+        if missing:
+            yield Check(loc, queue_address(name), f"Spot without a later {' / '.join(missing)} compute environment")
+        else:
+            yield Check(loc, queue_address(name))
+
+
+def capacity_optimized(ctx: Context) -> Iterator[Check]:
+    for name, compute in ctx.platform.compute.items():
+        if compute.kind != "ec2-spot":
+            continue
+        loc = _here(ctx, ("compute", name, "allocation_strategy"), ("compute", name))
+        strategy = compute.allocation_strategy
+        if strategy is not None and not strategy.endswith("CAPACITY_OPTIMIZED"):
+            yield Check(loc, compute_address(name), f"{strategy} for Spot: use SPOT_PRICE_CAPACITY_OPTIMIZED")
+        else:
+            yield Check(loc, compute_address(name))
+
+
+def bid_under_cap(ctx: Context) -> Iterator[Check]:
+    cap = ctx.platform.policy.settings.max_spot_bid_percentage
+    for name, compute in ctx.platform.compute.items():
+        if compute.kind != "ec2-spot":
+            continue
+        loc = _here(ctx, ("compute", name, "bid_percentage"), ("compute", name))
+        bid = compute.bid_percentage if compute.bid_percentage is not None else 100
+        if bid > cap:
+            yield Check(loc, compute_address(name), f"bid {bid}% of on-demand exceeds the cap of {cap}%")
+        else:
+            yield Check(loc, compute_address(name))
+
+
+def _retries_spot_reclaim(job: Job) -> bool:
+    if job.retry is None or job.retry.attempts < 2:
+        return False
+    for rule in job.retry.on_exit:
+        if rule.on_exit_code is not None or (rule.on_reason is not None and rule.on_reason != "*"):
+            continue  # a reclaimed host reports no exit code and no container reason
+        if rule.on_status_reason is None or fnmatch.fnmatchcase(_SPOT_RECLAIM_REASON, rule.on_status_reason):
+            return rule.action.lower() == "retry"
+    return False
+
+
+def spot_retries(ctx: Context) -> Iterator[Check]:
+    for name, job in ctx.platform.jobs.items():
+        if not ctx.spot_queue(job.queue):
+            continue
+        loc = _here(ctx, ("jobs", name, "retry"), ("jobs", name))
+        if _retries_spot_reclaim(job):
+            yield Check(loc, job_address(name))
+        else:
+            yield Check(
+                loc,
+                job_address(name),
+                "runs on Spot but does not retry on status reason 'Host EC2*' with at least 2 attempts",
+            )
+
+
+# --- images -------------------------------------------------------------------
+
+
+def pinned_images(ctx: Context) -> Iterator[Check]:
+    if not ctx.production:
+        return
+    for name, job in ctx.platform.jobs.items():
+        loc = ("jobs", name, "image")
+        if ctx.lock.entry(job.image, ctx.environment) is None:
+            yield Check(
+                loc,
+                job_address(name),
+                f"image {job.image} has no digest for {ctx.environment} in images.lock.json (promote one first)",
+            )
+        else:
+            yield Check(loc, job_address(name))
+
+
+# --- operations -----------------------------------------------------------------
+
+
+def vcpu_budget(ctx: Context) -> Iterator[Check]:
+    budget = ctx.platform.environments[ctx.environment].max_vcpus
+    total = sum(c.max_vcpus for c in ctx.platform.compute.values())
+    loc = ("environments", ctx.environment, "max_vcpus")
+    if total > budget:
+        yield Check(loc, "module.compute", f"compute may scale to {total} vCPUs, over the budget of {budget}")
+    else:
+        yield Check(loc, "module.compute")
+
+
+def timeouts(ctx: Context) -> Iterator[Check]:
+    for name, job in ctx.platform.jobs.items():
+        if job.timeout is None:
+            yield Check(("jobs", name), job_address(name), "no timeout: a stuck job holds capacity for 24 h")
+        else:
+            yield Check(_here(ctx, ("jobs", name, "timeout")), job_address(name))
+
+
+def log_retention(ctx: Context) -> Iterator[Check]:
+    loc = ("environments", ctx.environment, "log_retention_days")
+    if ctx.spec.locations.has(loc):
+        yield Check(loc, "module.job")
+    else:
+        yield Check(
+            ("environments", ctx.environment),
+            "module.job",
+            "log_retention_days is not set: job logs keep the default of 30 days",
+        )
+
+
+def plaintext_secrets(ctx: Context) -> Iterator[Check]:
+    for name, job in ctx.platform.jobs.items():
+        for key, value in job.environment.items():
+            loc = _here(ctx, ("jobs", name, "environment", key))
+            if value and (_SECRET_NAME.search(key) or _SECRET_VALUE.search(value)):
+                yield Check(loc, job_address(name), f"{key} looks like a secret in plaintext: move it to secrets")
+            else:
+                yield Check(loc, job_address(name))
+
+
+def _here(ctx: Context, loc: Loc, fallback: Loc | None = None) -> Loc:
+    """Where a human edits ``loc`` for this environment: its override, the base, or ``fallback``."""
+    override: Loc = ("environments", ctx.environment, "overrides", *loc)
+    if ctx.spec.locations.has(override):
+        return override
+    if fallback is not None and not ctx.spec.locations.has(loc):
+        return fallback
+    return loc
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("BP-IAM-001", "No wildcard actions in job roles", "high", wildcard_actions),
+    Rule("BP-IAM-002", "No Resource: * on data-plane actions", "high", resource_star),
+    Rule("BP-IAM-003", "No admin, PowerUser or *FullAccess managed policies", "critical", broad_managed_policies),
+    Rule("BP-IAM-004", "No iam:PassRole on every role", "critical", passrole_star),
+    Rule("BP-IAM-005", "Execution role reads only the named secrets", "high", specific_secrets),
+    Rule("BP-SPOT-001", "Spot capacity only for interruptible jobs", "high", spot_only_interruptible),
+    Rule("BP-SPOT-002", "Production Spot queues fall back to on-demand", "high", on_demand_fallback),
+    Rule("BP-SPOT-003", "Spot allocation strategy is capacity-optimized", "medium", capacity_optimized),
+    Rule("BP-SPOT-004", "Spot bid percentage within the cap", "medium", bid_under_cap),
+    Rule("BP-SPOT-005", "Spot jobs retry on Host EC2* with at least 2 attempts", "medium", spot_retries, 1),
+    Rule("BP-IMG-001", "Production images pinned by digest", "info", pinned_images),
+    Rule("BP-OPS-001", "Compute max_vcpus within the environment's budget", "medium", vcpu_budget),
+    Rule("BP-OPS-002", "Every job has a timeout", "low", timeouts, 1),
+    Rule("BP-OPS-003", "Log retention set for the environment", "info", log_retention, 1),
+    Rule("BP-OPS-004", "No plaintext secrets in environment", "high", plaintext_secrets, 1),
+)
+RULE_IDS = frozenset(rule.id for rule in RULES)
+
+
+def evaluate(spec: Spec, environments: list[str], lock: ImageLock) -> Outcome:
+    """Every rule on every named environment's resolved spec."""
+    findings: list[Finding] = []
+    passed: list[Passed] = []
+    for env in environments:
+        ctx = Context(spec, env, spec.env(env), lock)
+        for rule in RULES:
+            for check in rule.check(ctx):
+                path = dotted(check.loc)
+                if check.message is None:
+                    passed.append(Passed(env, rule.id, check.address, path))
+                    continue
+                severity = check.severity or rule.severity
+                if ctx.production and rule.production_raise:
+                    severity = raised(severity, rule.production_raise)
+                findings.append(
+                    Finding(
+                        environment=env,
+                        spec_path=path,
+                        id=rule.id,
+                        address=check.address,
+                        severity=severity,
+                        line=spec.locations.line(check.loc),
+                        message=check.message,
+                    )
+                )
+    titles = {rule.id: rule.title for rule in RULES}
+    return Outcome(tuple(sorted(findings)), tuple(sorted(passed)), titles)
