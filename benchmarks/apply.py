@@ -1,0 +1,89 @@
+"""batchplane plan + apply against plain terraform plan + apply of the same root, on moto.
+
+Both start from an empty emulator of their own and include `terraform init`.
+Prints both wall times and the ratio (target: <= 1.15). Run:
+
+    BATCHPLANE_TF_PROVIDER_MIRROR=/opt/tf-plugins .venv/bin/python benchmarks/apply.py [ENV]
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from batchplane.local import bootstrap_account, prepare_workdir, start_emulator, stop_process, wait_until_healthy
+from batchplane.spec import load_spec
+from batchplane.terraform import TerraformRunner
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def copy_repo(target: Path) -> Path:
+    target.mkdir(parents=True)
+    shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
+    for name in ("job_images", "environments", "modules"):
+        shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    return target
+
+
+def batchplane(repo: Path, *args: str) -> None:
+    command = [sys.executable, "-m", "batchplane", *args, "--spec", str(repo / "platform.yaml")]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=1800)
+
+
+def time_batchplane(repo: Path, env: str) -> float:
+    batchplane(repo, "local", "start", "--port", str(free_port()))
+    try:
+        start = time.perf_counter()
+        batchplane(repo, "plan", "--env", env, "--local")
+        batchplane(repo, "apply", "--env", env, "--local", "--approve-production")
+        return time.perf_counter() - start
+    finally:
+        batchplane(repo, "local", "stop")
+
+
+def time_terraform(repo: Path, env: str) -> float:
+    spec = load_spec(repo / "platform.yaml")
+    account = spec.platform.environments[env].account_id
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    process = start_emulator(port, repo / "moto.log")
+    try:
+        wait_until_healthy(endpoint, timeout=60, process=process)
+        bootstrap_account(endpoint, account, spec.platform.region)
+        workdir = prepare_workdir(repo, env, endpoint, account, work=repo / "plain")
+        runner = TerraformRunner(workdir)
+        start = time.perf_counter()
+        runner.run("init", "-input=false", "-no-color")
+        runner.run("plan", "-input=false", "-no-color", "-out=plain.tfplan")
+        runner.run("apply", "-input=false", "-no-color", "plain.tfplan")
+        return time.perf_counter() - start
+    finally:
+        stop_process(process.pid)
+
+
+def main() -> int:
+    env = sys.argv[1] if len(sys.argv) > 1 else "dev"
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = time_terraform(copy_repo(Path(tmp) / "plain-repo"), env)
+        ours = time_batchplane(copy_repo(Path(tmp) / "batchplane-repo"), env)
+    print(f"environment            : {env} (local AWS, from an empty emulator, init included)")
+    print(f"terraform plan + apply : {plain:7.1f} s")
+    print(f"batchplane plan + apply: {ours:7.1f} s")
+    print(f"ratio                  : {ours / plain:7.2f} (target <= 1.15)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

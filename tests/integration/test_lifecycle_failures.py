@@ -1,0 +1,75 @@
+"""When things go wrong: the emulator dies mid-apply, two applies race, reality drifts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from batchplane.local import read_state
+from tests.integration.lifecycle_support import LocalRepo, free_port, make_local_repo
+
+DEV_ACCOUNT = "111111111111"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRepo]:
+    local = make_local_repo(tmp_path_factory.mktemp("lifecycle-failures") / "repo")
+    yield local
+    local.run("local", "stop")
+
+
+def test_emulator_killed_mid_apply_fails_clearly_and_a_new_apply_converges(repo: LocalRepo) -> None:
+    assert repo.run("plan", "--env", "dev", "--local").returncode == 0
+    apply = repo.start("apply", "--env", "dev", "--local")
+    time.sleep(20)
+    state = read_state(repo.root)
+    assert state is not None
+    os.kill(state.pid, signal.SIGKILL)
+    _, stderr = apply.communicate(timeout=600)
+    assert apply.returncode == 5, stderr[-3000:]
+    assert "error: terraform:" in stderr
+    assert "Traceback" not in stderr
+
+    restarted = repo.run("local", "start", "--port", str(free_port()))
+    assert restarted.returncode == 0, restarted.stderr
+    converged = repo.run("apply", "--env", "dev", "--local", "--auto-approve")
+    assert converged.returncode == 0, converged.stderr[-3000:]
+    assert repo.plan_json("dev")["has_changes"] is False
+
+
+def test_drift_is_clean_after_apply(repo: LocalRepo) -> None:
+    result = repo.run("drift", "--env", "dev", "--local")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dev: no drift" in result.stdout
+
+
+def test_drift_names_a_queue_changed_behind_terraforms_back(repo: LocalRepo) -> None:
+    repo.client("batch", DEV_ACCOUNT).update_job_queue(jobQueue="acme-dev-critical", priority=7)
+    result = repo.run("drift", "--env", "dev", "--local")
+    assert result.returncode == 6
+    assert 'module.queue["critical"].aws_batch_job_queue.this' in result.stdout
+
+
+def test_drift_does_not_replace_the_saved_plan(repo: LocalRepo) -> None:
+    assert repo.plan_json("dev")["has_changes"] is True
+    assert repo.run("drift", "--env", "dev", "--local").returncode == 6
+    applied = repo.run("apply", "--env", "dev", "--local")
+    assert applied.returncode == 0, applied.stderr[-2000:]
+    assert repo.run("drift", "--env", "dev", "--local").returncode == 0
+
+
+def test_a_second_concurrent_apply_is_refused_by_the_lock_and_state_stays_intact(repo: LocalRepo) -> None:
+    repo.client("batch", DEV_ACCOUNT).update_job_queue(jobQueue="acme-dev-critical", priority=8)
+    assert repo.plan_json("dev")["has_changes"] is True
+    first = repo.start("apply", "--env", "dev", "--local")
+    time.sleep(6)
+    second = repo.run("apply", "--env", "dev", "--local")
+    _, first_err = first.communicate(timeout=600)
+    assert first.returncode == 0, first_err[-2000:]
+    assert second.returncode == 5
+    assert "locked" in second.stderr
+    assert repo.plan_json("dev")["has_changes"] is False
