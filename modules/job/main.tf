@@ -104,39 +104,54 @@ resource "aws_iam_role_policy" "job" {
 locals {
   # valueFrom may carry a JSON key after the secret's ARN (its first 7 fields).
   secret_arns = distinct([for arn in values(local.secrets) : join(":", slice(split(":", arn), 0, 7)) if strcontains(arn, ":secretsmanager:")])
-  execution_statements = {
-    EcrAuth = {
-      actions   = ["ecr:GetAuthorizationToken"]
-      resources = ["*"] # the action has no resource type
-    }
-    EcrPull = {
-      actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
-      resources = compact([var.image_repository_arn])
-    }
-    Logs = {
-      actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-      resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
-    }
-    # A partial ARN lacks the 6-character suffix AWS appends to secret names.
-    Secrets = {
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = flatten([for arn in local.secret_arns : [arn, "${arn}-??????"]])
-    }
-    Parameters = {
-      actions   = ["ssm:GetParameters"]
-      resources = [for arn in values(local.secrets) : arn if strcontains(arn, ":ssm:")]
-    }
-  }
+  # A partial ARN lacks the 6-character suffix AWS appends to secret names.
+  secret_resources    = flatten([for arn in local.secret_arns : [arn, "${arn}-??????"]])
+  parameter_resources = [for arn in values(local.secrets) : arn if strcontains(arn, ":ssm:")]
 }
 
+# Literal actions in every statement (sorted by sid, as before) so that policy
+# scanners can judge the document; optional statements are dynamic blocks
+# over their resources only.
 data "aws_iam_policy_document" "execution" {
+  statement {
+    sid       = "EcrAuth"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # the action has no resource type
+  }
+
   dynamic "statement" {
-    for_each = { for sid, s in local.execution_statements : sid => s if length(s.resources) > 0 }
+    for_each = var.image_repository_arn == null ? [] : [var.image_repository_arn]
 
     content {
-      sid       = statement.key
-      actions   = statement.value.actions
-      resources = statement.value.resources
+      sid       = "EcrPull"
+      actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+      resources = [statement.value]
+    }
+  }
+
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.parameter_resources) > 0 ? [local.parameter_resources] : []
+
+    content {
+      sid       = "Parameters"
+      actions   = ["ssm:GetParameters"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_resources) > 0 ? [local.secret_resources] : []
+
+    content {
+      sid       = "Secrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = statement.value
     }
   }
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from typing import Any
 
 REFERENCE_PREFIXES = ("data.aws_iam_policy_document.", "${data.aws_iam_policy_document.")
@@ -29,8 +30,12 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# Terraform references that Checkov left unresolved, with or without ${...}.
+_REFERENCE = re.compile(r"^(\$\{)?(data|var|local|module|each|count|statement|aws_[a-z0-9_]+)\.[A-Za-z0-9_.\[\]\"-]+")
+
+
 def unresolved(item: Any) -> bool:
-    return not isinstance(item, str) or "statement.value" in item or "${" in item
+    return not isinstance(item, str) or "${" in item or bool(_REFERENCE.match(item))
 
 
 def problems_of_statement(effect: Any, actions: Any, resources: Any) -> list[str]:

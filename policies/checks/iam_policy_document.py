@@ -19,9 +19,13 @@ class IamPolicyDocumentLeastPrivilege(BaseDataCheck):
         )
 
     def scan_data_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
+        if unwrap(conf.get("count")) == 0:
+            return CheckResult.PASSED  # not rendered at all
         problems: list[str] = []
+        judged = 0
         for statement in as_list(conf.get("statement")):
             if isinstance(statement, dict) and not _resource_policy(statement):
+                judged += 1
                 problems += problems_of_statement(
                     statement.get("effect"), statement.get("actions"), statement.get("resources")
                 )
@@ -35,18 +39,22 @@ class IamPolicyDocumentLeastPrivilege(BaseDataCheck):
                 continue
             if not any(_from_item(content.get(key)) for key in ("effect", "actions")):
                 # Literal actions: resources from the items are references, judged as unresolved.
+                judged += 1
                 problems += problems_of_statement(content.get("effect"), content.get("actions"), content.get("resources"))
                 continue
             items = as_list(block.get("for_each"))
             if any(not isinstance(item, dict) for item in items):
                 problems.append("dynamic statements cannot be evaluated (their for_each is unresolved)")
                 continue
+            judged += len(items)
             for item in items:
                 values = {
                     key: item.get(key) if _from_item(content.get(key)) else content.get(key)
                     for key in ("effect", "actions", "resources")
                 }
                 problems += problems_of_statement(values["effect"], values["actions"], values["resources"])
+        if not judged and not any(_resource_policy(s) for s in as_list(conf.get("statement")) if isinstance(s, dict)):
+            problems.append("no statement could be evaluated")
         self.details = problems
         return CheckResult.FAILED if problems else CheckResult.PASSED
 
@@ -58,7 +66,7 @@ def _from_item(value: Any) -> bool:
 
 def _resource_policy(statement: dict[str, Any]) -> bool:
     """Trust and key policies name principals: they are not identity grants."""
-    return bool(statement.get("principals") or statement.get("not_principals"))
+    return bool(as_list(statement.get("principals")) or as_list(statement.get("not_principals")))
 
 
 check = IamPolicyDocumentLeastPrivilege()
