@@ -40,7 +40,9 @@ class IamPolicyDocumentLeastPrivilege(BaseDataCheck):
             if not any(_from_item(content.get(key)) for key in ("effect", "actions")):
                 # Literal actions: resources from the items are references, judged as unresolved.
                 judged += 1
-                problems += problems_of_statement(content.get("effect"), content.get("actions"), content.get("resources"))
+                problems += problems_of_statement(
+                    content.get("effect"), content.get("actions"), content.get("resources")
+                )
                 continue
             items = as_list(block.get("for_each"))
             if any(not isinstance(item, dict) for item in items):

@@ -1,0 +1,204 @@
+"""Every spec rule: a spec that trips exactly that rule, at the right spec path, and one that passes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchplane.lock import ImageLock
+from batchplane.policy import report
+from batchplane.policy.rules import RULE_IDS, evaluate
+from tests.unit.policy_support import base, pinned_lock, spec_from
+
+Doc = dict[str, Any]
+
+
+def _job(doc: Doc) -> Doc:
+    job: Doc = doc["jobs"]["ingest"]
+    return job
+
+
+def _wildcard_action(doc: Doc) -> None:
+    _job(doc)["statements"] = [{"actions": ["s3:*"], "resources": ["arn:aws:s3:::bucket/*"]}]
+
+
+def _resource_star(doc: Doc) -> None:
+    _job(doc)["access"].append({"service": "dynamodb", "actions": ["read"], "resources": ["*"]})
+
+
+def _admin_policy(doc: Doc) -> None:
+    _job(doc)["statements"] = [
+        {"actions": ["iam:GetPolicy"], "resources": ["arn:aws:iam::aws:policy/AdministratorAccess"]}
+    ]
+
+
+def _passrole(doc: Doc) -> None:
+    _job(doc)["statements"] = [{"actions": ["iam:PassRole"], "resources": ["*"]}]
+
+
+def _wildcard_secret(doc: Doc) -> None:
+    _job(doc)["secrets"] = {"DB": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-*"}
+
+
+def _not_interruptible(doc: Doc) -> None:
+    _job(doc)["interruptible"] = False
+
+
+def _no_fallback(doc: Doc) -> None:
+    doc["queues"]["default"]["compute"] = ["spot"]
+
+
+def _best_fit(doc: Doc) -> None:
+    doc["compute"]["spot"]["allocation_strategy"] = "BEST_FIT"
+
+
+def _bid_over_cap(doc: Doc) -> None:
+    doc["compute"]["spot"]["bid_percentage"] = 90
+    doc["policy"] = {"settings": {"max_spot_bid_percentage": 80}}
+
+
+def _single_attempt(doc: Doc) -> None:
+    _job(doc)["retry"]["attempts"] = 1
+
+
+def _over_budget(doc: Doc) -> None:
+    doc["environments"]["dev"]["max_vcpus"] = 40
+
+
+def _no_timeout(doc: Doc) -> None:
+    del _job(doc)["timeout"]
+
+
+def _default_retention(doc: Doc) -> None:
+    del doc["environments"]["dev"]["log_retention_days"]
+
+
+def _plaintext_secret(doc: Doc) -> None:
+    _job(doc)["environment"]["DB_PASSWORD"] = "hunter2"
+
+
+CASES: list[tuple[str, Callable[[Doc], None], str, str]] = [
+    ("BP-IAM-001", _wildcard_action, "dev", "jobs.ingest.statements[0]"),
+    ("BP-IAM-002", _resource_star, "dev", "jobs.ingest.access[1]"),
+    ("BP-IAM-003", _admin_policy, "dev", "jobs.ingest.statements[0]"),
+    ("BP-IAM-004", _passrole, "dev", "jobs.ingest.statements[0]"),
+    ("BP-IAM-005", _wildcard_secret, "dev", "jobs.ingest.secrets.DB"),
+    ("BP-SPOT-001", _not_interruptible, "dev", "jobs.ingest.interruptible"),
+    ("BP-SPOT-002", _no_fallback, "prod", "queues.default.compute"),
+    ("BP-SPOT-003", _best_fit, "dev", "compute.spot.allocation_strategy"),
+    ("BP-SPOT-004", _bid_over_cap, "dev", "compute.spot.bid_percentage"),
+    ("BP-SPOT-005", _single_attempt, "dev", "jobs.ingest.retry"),
+    ("BP-OPS-001", _over_budget, "dev", "environments.dev.max_vcpus"),
+    ("BP-OPS-002", _no_timeout, "dev", "jobs.ingest"),
+    ("BP-OPS-003", _default_retention, "dev", "environments.dev"),
+    ("BP-OPS-004", _plaintext_secret, "dev", "jobs.ingest.environment.DB_PASSWORD"),
+]
+
+
+def _report(doc: Doc, tmp_path: Path, lock: ImageLock | None = None) -> list[dict[str, Any]]:
+    spec = spec_from(doc, tmp_path)
+    outcome = evaluate(spec, spec.environments, pinned_lock() if lock is None else lock)
+    findings: list[dict[str, Any]] = json.loads(report.to_json(outcome))["findings"]
+    return findings
+
+
+def test_the_base_spec_passes_every_rule(tmp_path: Path) -> None:
+    assert _report(base(), tmp_path) == []
+
+
+def test_every_rule_has_a_tripping_case() -> None:
+    assert {case[0] for case in CASES} | {"BP-IMG-001"} == RULE_IDS
+
+
+@pytest.mark.parametrize(("rule", "breaks", "environment", "spec_path"), CASES, ids=[c[0] for c in CASES])
+def test_a_spec_that_breaks_one_rule_trips_exactly_that_rule(
+    tmp_path: Path, rule: str, breaks: Callable[[Doc], None], environment: str, spec_path: str
+) -> None:
+    doc = base()
+    breaks(doc)
+    findings = _report(doc, tmp_path)
+    assert {f["id"] for f in findings} == {rule}
+    assert (environment, spec_path) in {(f["environment"], f["spec_path"]) for f in findings}
+
+
+def test_an_unpinned_production_image_trips_only_the_pinning_rule(tmp_path: Path) -> None:
+    findings = _report(base(), tmp_path, lock=ImageLock())
+    assert [(f["id"], f["environment"], f["spec_path"], f["severity"]) for f in findings] == [
+        ("BP-IMG-001", "prod", "jobs.ingest.image", "info")
+    ]
+
+
+def test_findings_carry_the_platform_yaml_line(tmp_path: Path) -> None:
+    doc = base()
+    _passrole(doc)
+    spec = spec_from(doc, tmp_path)
+    [finding] = [f for f in evaluate(spec, ["dev"], pinned_lock()).findings]
+    lines = spec.path.read_text().splitlines()
+    assert finding.line is not None
+    assert lines[finding.line - 1].strip() == "- actions:"  # the first line of statements[0]
+
+
+def test_production_raises_the_severity_of_a_missing_timeout(tmp_path: Path) -> None:
+    doc = base()
+    _no_timeout(doc)
+    severities = {f["environment"]: f["severity"] for f in _report(doc, tmp_path)}
+    assert severities == {"dev": "low", "prod": "medium"}
+
+
+def test_actions_without_resource_level_permissions_may_use_star(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["statements"] = [
+        {"actions": ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"], "resources": ["*"]}
+    ]
+    assert _report(doc, tmp_path) == []
+
+
+def test_a_raw_statement_with_star_on_a_data_plane_action_is_flagged(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["statements"] = [{"actions": ["sqs:SendMessage"], "resources": ["*"]}]
+    assert [f["spec_path"] for f in _report(doc, tmp_path)] == ["jobs.ingest.statements[0]"] * 2
+
+
+def test_deny_statements_are_never_flagged(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["statements"] = [{"effect": "Deny", "actions": ["*"], "resources": ["*"]}]
+    assert _report(doc, tmp_path) == []
+
+
+def test_a_full_wildcard_action_is_critical(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["statements"] = [{"actions": ["*"], "resources": ["arn:aws:s3:::bucket/*"]}]
+    assert {f["severity"] for f in _report(doc, tmp_path)} == {"critical"}
+
+
+def test_a_problem_from_an_override_is_located_at_the_override(tmp_path: Path) -> None:
+    doc = base()
+    doc["environments"]["prod"]["overrides"] = {"jobs": {"ingest": {"environment": {"API_TOKEN": "abc"}}}}
+    findings = _report(doc, tmp_path)
+    assert [(f["environment"], f["spec_path"]) for f in findings] == [
+        ("prod", "environments.prod.overrides.jobs.ingest.environment.API_TOKEN")
+    ]
+
+
+def test_an_aws_access_key_value_is_a_plaintext_secret_whatever_its_name(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["environment"]["UPSTREAM"] = "AKIAABCDEFGHIJKLMNOP"
+    assert {f["id"] for f in _report(doc, tmp_path)} == {"BP-OPS-004"}
+
+
+def test_fargate_spot_needs_a_later_fargate_environment_in_production(tmp_path: Path) -> None:
+    doc = base()
+    doc["compute"]["fspot"] = {"kind": "fargate-spot", "max_vcpus": 4}
+    doc["queues"]["light"] = {"priority": 2, "compute": ["fspot"]}
+    findings = _report(doc, tmp_path)
+    assert [(f["id"], f["spec_path"]) for f in findings] == [("BP-SPOT-002", "queues.light.compute")]
+
+
+def test_an_exit_rule_before_the_spot_retry_defeats_it(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["retry"]["on_exit"].insert(0, {"on_reason": "*", "action": "exit"})
+    assert {f["id"] for f in _report(doc, tmp_path)} == {"BP-SPOT-005"}
