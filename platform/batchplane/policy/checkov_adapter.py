@@ -80,7 +80,7 @@ class SourceMap:
         return self.fallback
 
 
-def _environment_variables() -> None:
+def prepare_environment() -> None:
     # Without these Checkov reaches the network at start-up.
     os.environ.setdefault("BC_SKIP_MAPPING", "TRUE")
     os.environ.setdefault("CKV_SKIP_PACKAGE_UPDATE_CHECK", "TRUE")
@@ -103,7 +103,7 @@ def expected_custom_ids(directory: Path) -> set[str]:
     return ids
 
 
-def _load_custom_checks(directory: Path) -> None:
+def load_custom_checks(directory: Path) -> None:
     """Load our checks once per process and prove they are all registered (a bad file is skipped silently)."""
     from checkov.common.checks_infra.registry import get_graph_checks_registry
     from checkov.terraform.checks.data.registry import data_registry
@@ -132,13 +132,13 @@ def _clear_caches() -> None:
 
 def check(spec: Spec, environments: Sequence[str], plan: Path | None) -> Outcome:
     """Checkov findings of the shared root (when every environment is checked) and each environment's root."""
-    _environment_variables()
+    prepare_environment()
     try:
         from checkov.runner_filter import RunnerFilter
     except ImportError as exc:
         raise ToolError("checkov", [], f"cannot import checkov: {exc} (pip install checkov)") from None
     directory = _checks_dir(spec)
-    _load_custom_checks(directory)
+    load_custom_checks(directory)
     roots = list(environments)
     if set(environments) == set(spec.environments):
         roots.insert(0, SHARED_ROOT)

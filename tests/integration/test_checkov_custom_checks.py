@@ -1,0 +1,121 @@
+"""Each custom check on its fixtures, the Checkov way: exact sets of passing and failing addresses.
+
+Both inputs: the HCL of policies/fixtures/<ID>/main.tf and the plan JSON of
+policies/fixtures/<ID>/tfplan.json (values arrive differently in the two).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchplane.policy.checkov_adapter import CHECKS_DIR, expected_custom_ids, load_custom_checks, prepare_environment
+from tests.conftest import REPO
+
+FIXTURES = REPO / "policies" / "fixtures"
+
+EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
+    "CKV_BP_1": (
+        {
+            "aws_iam_policy_document.pass_dynamic_literal_actions",
+            "aws_iam_policy_document.pass_reference_resources",
+            "aws_iam_policy_document.pass_scoped",
+            "aws_iam_policy_document.pass_trust_policy",
+        },
+        {
+            "aws_iam_policy_document.fail_dynamic_unresolved",
+            "aws_iam_policy_document.fail_passrole_star",
+            "aws_iam_policy_document.fail_service_wildcard",
+            "aws_iam_policy_document.fail_wildcard_action",
+        },
+    ),
+    "CKV_BP_2": (
+        {
+            "aws_iam_policy.pass_deny_star",
+            "aws_iam_role_policy.pass_document_reference",
+            "aws_iam_role_policy.pass_literal_json",
+        },
+        {
+            "aws_iam_policy.fail_not_action",
+            "aws_iam_role_policy.fail_passrole_on_unresolved",
+            "aws_iam_role_policy.fail_wildcard_action",
+        },
+    ),
+    "CKV_BP_3": (
+        {
+            "aws_batch_compute_environment.pass_on_demand_best_fit",
+            "aws_batch_compute_environment.pass_spot_price_capacity_optimized",
+            "aws_batch_compute_environment.pass_unmanaged",
+        },
+        {
+            "aws_batch_compute_environment.fail_spot_best_fit",
+            "aws_batch_compute_environment.fail_spot_default_strategy",
+        },
+    ),
+    "CKV2_BP_1": (
+        {"aws_batch_job_definition.pass_with_timeout"},
+        {"aws_batch_job_definition.fail_without_timeout"},
+    ),
+}
+
+EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
+    "CKV_BP_1": ({"aws_iam_policy_document.pass_scoped"}, {"aws_iam_policy_document.fail_wildcard_action"}),
+    "CKV_BP_2": (
+        {"aws_iam_policy.pass_deny_star", "aws_iam_role_policy.pass_scoped"},
+        {"aws_iam_role_policy.fail_passrole_star", "aws_iam_role_policy.fail_wildcard_action"},
+    ),
+    "CKV_BP_3": (
+        {
+            "aws_batch_compute_environment.pass_fargate",
+            "aws_batch_compute_environment.pass_spot_capacity_optimized",
+        },
+        {"aws_batch_compute_environment.fail_spot_best_fit_progressive"},
+    ),
+    "CKV2_BP_1": (
+        {"aws_batch_job_definition.pass_with_timeout"},
+        {"aws_batch_job_definition.fail_without_timeout"},
+    ),
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _custom_checks() -> None:
+    prepare_environment()
+    load_custom_checks(REPO / CHECKS_DIR)
+
+
+def _addresses(report: Any) -> tuple[set[str], set[str]]:
+    reports = report if isinstance(report, list) else [report]
+    passed = {r.resource for single in reports for r in single.passed_checks}
+    failed = {r.resource for single in reports for r in single.failed_checks}
+    return passed, failed
+
+
+def test_every_custom_check_has_fixtures_on_both_inputs() -> None:
+    ids = expected_custom_ids(REPO / CHECKS_DIR)
+    assert ids == set(EXPECTED_HCL) == set(EXPECTED_PLAN)
+
+
+@pytest.mark.parametrize("check_id", sorted(EXPECTED_HCL))
+def test_check_on_hcl(check_id: str) -> None:
+    from checkov.runner_filter import RunnerFilter
+    from checkov.terraform.runner import Runner
+
+    report = Runner().run(
+        root_folder=str(FIXTURES / check_id), runner_filter=RunnerFilter(framework=["terraform"], checks=[check_id])
+    )
+    assert _addresses(report) == EXPECTED_HCL[check_id]
+
+
+@pytest.mark.parametrize("check_id", sorted(EXPECTED_PLAN))
+def test_check_on_plan_json(check_id: str) -> None:
+    from checkov.runner_filter import RunnerFilter
+    from checkov.terraform.plan_runner import Runner
+
+    plan = Path(FIXTURES / check_id / "tfplan.json")
+    report = Runner().run(
+        root_folder=None, files=[str(plan)], runner_filter=RunnerFilter(framework=["terraform_plan"], checks=[check_id])
+    )
+    assert _addresses(report) == EXPECTED_PLAN[check_id]
