@@ -19,7 +19,7 @@ export CHECKPOINT_DISABLE := 1
 .PHONY: help install system-packages tools lint test unit integration demo render clean
 
 help:
-	@echo "make demo   - install, then validate and render the example platform"
+	@echo "make demo   - install, validate and render the example, then bring dev up on the local AWS"
 	@echo "make test   - install, then lint, type-check and run every test (unit + integration)"
 	@echo "make unit   - unit tests only (no terraform or moto needed)"
 
@@ -73,7 +73,17 @@ demo: tools
 	@echo "Rendered Terraform roots (environments/<root>/):"
 	@for root in environments/*/; do \
 	  printf '  %-24s %s\n' "$$root" "$$(ls $$root | tr '\n' ' ')"; done
-	$(BIN)/batchplane render --check
+	@echo
+	@echo "Bringing dev up on the embedded local AWS (moto server on 127.0.0.1):"
+	@started=$$($(BIN)/batchplane local status --json | grep -q '"running": true' && echo no || echo yes); \
+	$(BIN)/batchplane local start || exit $$?; \
+	status=0; \
+	$(BIN)/batchplane plan --env dev --local && \
+	$(BIN)/batchplane apply --env dev --local && \
+	$(BIN)/batchplane output --env dev --local && \
+	$(BIN)/batchplane drift --env dev --local || status=$$?; \
+	if [ "$$started" = yes ]; then $(BIN)/batchplane local stop; fi; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .batchplane .pytest_cache .mypy_cache .ruff_cache .hypothesis

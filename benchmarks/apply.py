@@ -3,13 +3,14 @@
 Both start from an empty emulator of their own and include `terraform init`.
 Prints both wall times and the ratio (target: <= 1.15). Run:
 
-    BATCHPLANE_TF_PROVIDER_MIRROR=/opt/tf-plugins .venv/bin/python benchmarks/apply.py [ENV]
+    BATCHPLANE_TF_PROVIDER_MIRROR=/opt/tf-plugins .venv/bin/python benchmarks/apply.py [ENV] [ROUNDS]
 """
 
 from __future__ import annotations
 
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,13 +76,19 @@ def time_terraform(repo: Path, env: str) -> float:
 
 def main() -> int:
     env = sys.argv[1] if len(sys.argv) > 1 else "dev"
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    plain: list[float] = []
+    ours: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        plain = time_terraform(copy_repo(Path(tmp) / "plain-repo"), env)
-        ours = time_batchplane(copy_repo(Path(tmp) / "batchplane-repo"), env)
-    print(f"environment            : {env} (local AWS, from an empty emulator, init included)")
-    print(f"terraform plan + apply : {plain:7.1f} s")
-    print(f"batchplane plan + apply: {ours:7.1f} s")
-    print(f"ratio                  : {ours / plain:7.2f} (target <= 1.15)")
+        # Alternate, so that a busy moment of the machine does not fall on one side only.
+        for index in range(rounds):
+            plain.append(time_terraform(copy_repo(Path(tmp) / f"plain-{index}"), env))
+            ours.append(time_batchplane(copy_repo(Path(tmp) / f"batchplane-{index}"), env))
+    plain_median, ours_median = statistics.median(plain), statistics.median(ours)
+    print(f"environment            : {env} (local AWS, from an empty emulator, init included), {rounds} rounds")
+    print(f"terraform plan + apply : median {plain_median:6.1f} s  ({', '.join(f'{t:.1f}' for t in plain)})")
+    print(f"batchplane plan + apply: median {ours_median:6.1f} s  ({', '.join(f'{t:.1f}' for t in ours)})")
+    print(f"ratio                  : {ours_median / plain_median:6.2f} (target <= 1.15)")
     return 0
 
 

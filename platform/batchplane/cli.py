@@ -222,6 +222,25 @@ def _emulator(spec: Spec, use_local: bool) -> local.EmulatorState | None:
     return local.require_emulator(spec.root) if use_local else None
 
 
+def _targets(
+    spec: Spec, envs: list[str] | None, every: bool, use_local: bool, *, default_all: bool
+) -> list[lifecycle.Target]:
+    """The roots asked for, each prepared (a local working copy with --local)."""
+    emulator = _emulator(spec, use_local)
+    return [lifecycle.target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)]
+
+
+def _plan_all(
+    targets: list[lifecycle.Target], sink: lifecycle.LineSink | None, *, purpose: str
+) -> list[lifecycle.PlanResult]:
+    """Init one by one (terraform's plugin cache is not safe for concurrent installs), then plan in parallel."""
+    for target in targets:
+        lifecycle.init(target)
+    progress = sink if len(targets) == 1 else None
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
+        return list(pool.map(lambda t: lifecycle.plan(t, progress, purpose=purpose), targets))
+
+
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
     if as_json:
         return None
@@ -242,14 +261,7 @@ def plan(
 ) -> None:
     """terraform plan to a saved plan file, with a summary per resource type."""
     loaded = _load(spec)
-    roots = _roots(loaded, env, every, default_all=True)
-    emulator = _emulator(loaded, use_local)
-    targets = [lifecycle.target_for(loaded, root, emulator) for root in roots]
-    for target in targets:
-        lifecycle.init(target)
-    sink = _sink(as_json) if len(targets) == 1 else None
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
-        results = list(pool.map(lambda t: lifecycle.plan(t, sink), targets))
+    results = _plan_all(_targets(loaded, env, every, use_local, default_all=True), _sink(as_json), purpose="apply")
     if as_json:
         console.print_json({"plans": [r.as_dict() for r in results]})
         return
@@ -269,11 +281,8 @@ def apply(
     as_json: JsonOption = False,
 ) -> None:
     """Apply the saved plan of an environment (from `batchplane plan`)."""
-    loaded = _load(spec)
-    emulator = _emulator(loaded, use_local)
     results = []
-    for root in _roots(loaded, env, False, default_all=False):
-        target = lifecycle.target_for(loaded, root, emulator)
+    for target in _targets(_load(spec), env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "apply")
         lifecycle.require_approval(target, approved, "apply")
         if auto_approve and not (target.plan_dir / lifecycle.META_FILE).is_file():
@@ -301,10 +310,7 @@ def destroy(
     spec: SpecOption = None,
 ) -> None:
     """Destroy everything terraform manages in an environment."""
-    loaded = _load(spec)
-    emulator = _emulator(loaded, use_local)
-    for root in _roots(loaded, env, False, default_all=False):
-        target = lifecycle.target_for(loaded, root, emulator)
+    for target in _targets(_load(spec), env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "destroy")
         lifecycle.init(target)
         lifecycle.destroy(target, approved=approved, sink=_sink(False))
@@ -320,13 +326,7 @@ def drift(
     as_json: JsonOption = False,
 ) -> None:
     """Compare reality with the rendered roots; exit 6 and list addresses when they differ."""
-    loaded = _load(spec)
-    emulator = _emulator(loaded, use_local)
-    targets = [lifecycle.target_for(loaded, r, emulator) for r in _roots(loaded, env, every, default_all=True)]
-    for target in targets:
-        lifecycle.init(target)
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
-        results = list(pool.map(lifecycle.drift, targets))
+    results = _plan_all(_targets(_load(spec), env, every, use_local, default_all=True), None, purpose="drift")
     drifted = {r.root: [c.address for c in r.changes] for r in results}
     if as_json:
         console.print_json({"drift": drifted})
@@ -346,13 +346,10 @@ def output(
     spec: SpecOption = None,
 ) -> None:
     """Print an environment's Terraform outputs as JSON."""
-    loaded = _load(spec)
-    emulator = _emulator(loaded, use_local)
     values = {}
-    for root in _roots(loaded, env, False, default_all=False):
-        target = lifecycle.target_for(loaded, root, emulator)
+    for target in _targets(_load(spec), env, False, use_local, default_all=False):
         lifecycle.init(target)
-        values[root] = lifecycle.outputs(target)
+        values[target.root] = lifecycle.outputs(target)
     console.print_json(values if len(values) > 1 else next(iter(values.values())))
 
 

@@ -315,11 +315,6 @@ def outputs(target: Target) -> dict[str, Any]:
     return {name: entry.get("value") for name, entry in sorted(values.items())}
 
 
-def drift(target: Target, sink: LineSink | None = None) -> PlanResult:
-    """A fresh plan; anything it would change is drift (or an unapplied change)."""
-    return plan(target, sink, purpose="drift")
-
-
 def destroy(target: Target, *, approved: bool, sink: LineSink | None = None) -> None:
     require_approval(target, approved, "destroy")
     runner = TerraformRunner(target.workdir)
