@@ -288,8 +288,9 @@ def apply(
         if auto_approve and not (target.plan_dir / lifecycle.META_FILE).is_file():
             lifecycle.init(target)
             lifecycle.plan(target, _sink(as_json))
-        result = lifecycle.apply(target, approved=approved, sink=_sink(as_json))
-        results.append({"environment": result.root, "local": result.local, "outputs": result.outputs})
+        lifecycle.apply(target, approved=approved, sink=_sink(as_json))
+        if as_json:
+            results.append({"environment": target.root, "local": target.local, "outputs": lifecycle.outputs(target)})
         if not as_json:
             console.out.print(f"{target.label}: applied")
     if as_json:
@@ -363,6 +364,10 @@ def local_start(
     """Start the local AWS in the background (idempotent); waits until it answers."""
     loaded = _load(spec)
     state, started = local.start(loaded.root, port)
+    # Ready means ready: every account of the spec has what AWS would have (and moto's IAM is warm).
+    accounts = {loaded.platform.registry_account_id, *(e.account_id for e in loaded.platform.environments.values())}
+    for account in sorted(accounts):
+        local.bootstrap_account(state.endpoint, account, loaded.platform.region)
     console.out.print(f"local AWS {'started' if started else 'already running'} at {state.endpoint} (pid {state.pid})")
 
 

@@ -13,7 +13,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +100,6 @@ class PlanResult:
             "changes": [{"address": c.address, "actions": list(c.actions)} for c in self.changes],
             "plan_json": str(self.plan_json),
         }
-
-
-@dataclass
-class ApplyResult:
-    root: str
-    local: bool
-    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 # --- targets ----------------------------------------------------------------
@@ -285,7 +278,7 @@ def require_approval(target: Target, approved: bool, action: str) -> None:
         )
 
 
-def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> ApplyResult:
+def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> None:
     """Apply the saved plan of ``target`` if it is still what was planned."""
     require_approval(target, approved, "apply")
     meta_path = target.plan_dir / META_FILE
@@ -305,7 +298,6 @@ def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> Ap
         # A saved plan applies at most once: terraform refuses it afterwards anyway.
         meta_path.unlink(missing_ok=True)
         plan_file.unlink(missing_ok=True)
-    return ApplyResult(target.root, target.local, outputs(target))
 
 
 def outputs(target: Target) -> dict[str, Any]:
