@@ -10,9 +10,12 @@ IAM policy cache) is cleared before every scan.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +127,67 @@ def load_custom_checks(directory: Path) -> None:
     _loaded_checks.add(directory)
 
 
+_parsed: dict[tuple[str, bool, str], Any] = {}
+
+
+def _memoize_hcl_parsing() -> None:
+    """Parse each file once per process: the four roots share the same modules.
+
+    Keyed by the file's content hash (not its path, the mistake of Checkov's
+    IAM cache), and handing out copies, so a later scan never sees stale or
+    mutated definitions. Failures are not cached: Checkov records them.
+    """
+    from checkov.terraform import tf_parser
+
+    namespace = vars(tf_parser)  # the name tf_parser looks up; patched there, not in parser_utils
+    original = namespace["load_or_die_quietly"]
+    if getattr(original, "batchplane_memoized", False):
+        return
+
+    def load(file: Any, parsing_errors: dict[str, Exception], clean_definitions: bool = True) -> Any:
+        path = os.fspath(file)
+        try:
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return original(file, parsing_errors, clean_definitions)
+        key = (path, clean_definitions, digest)
+        if key not in _parsed:
+            result = original(file, parsing_errors, clean_definitions)
+            if result is None:
+                return None
+            _parsed[key] = result
+        return copy.deepcopy(_parsed[key])
+
+    load.batchplane_memoized = True  # type: ignore[attr-defined]
+    namespace["load_or_die_quietly"] = load
+
+
+_interpreters = threading.local()
+
+
+def _reuse_expression_interpreter() -> None:
+    """One asteval interpreter per thread instead of one per expression (~14,000 a root).
+
+    Checkov already shares its symbol table between all of them, and asteval
+    resets its errors on every evaluation, so reuse changes no result.
+    """
+    from checkov.terraform.graph_builder.variable_rendering import safe_eval_functions
+
+    namespace = vars(safe_eval_functions)
+    original = namespace["get_asteval"]
+    if getattr(original, "batchplane_reused", False):
+        return
+
+    def get_asteval() -> Any:
+        interpreter = getattr(_interpreters, "value", None)
+        if interpreter is None:
+            interpreter = _interpreters.value = original()
+        return interpreter
+
+    get_asteval.batchplane_reused = True  # type: ignore[attr-defined]
+    namespace["get_asteval"] = get_asteval
+
+
 def _clear_caches() -> None:
     from checkov.terraform.checks.utils.base_cloudsplaining_iam_scanner import BaseTerraformCloudsplainingIAMScanner
 
@@ -139,6 +203,8 @@ def check(spec: Spec, environments: Sequence[str], plan: Path | None) -> Outcome
         raise ToolError("checkov", [], f"cannot import checkov: {exc} (pip install checkov)") from None
     directory = _checks_dir(spec)
     load_custom_checks(directory)
+    _memoize_hcl_parsing()
+    _reuse_expression_interpreter()
     roots = list(environments)
     if set(environments) == set(spec.environments):
         roots.insert(0, SHARED_ROOT)

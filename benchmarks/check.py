@@ -1,0 +1,65 @@
+"""`batchplane check` against one bare Checkov CLI run.
+
+Prints: the time of `check --spec-only` on the example (target < 0.5 s), the
+time of a full `check` over all four rendered roots (shared, dev, test, prod:
+spec rules + Checkov in one process), the time of one bare
+`checkov -d environments/dev --framework terraform` run, and the ratio of the
+two (target <= 1.5). Every figure is a whole command, start-up included. Run:
+
+    .venv/bin/python benchmarks/check.py [REPEATS]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
+
+
+def timed(command: list[str], expect: tuple[int, ...] = (0,)) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=600, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in expect:
+        sys.exit(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def batchplane(*args: str) -> list[str]:
+    # Registers `check` the way cli.py does, whether or not this checkout's cli.py already has it.
+    code = (
+        "import sys; from batchplane.cli import app; from batchplane.policy.command import check; "
+        "names = {c.name or c.callback.__name__ for c in app.registered_commands}; "
+        "None if 'check' in names else app.command()(check); sys.argv[0] = 'batchplane'; app()"
+    )
+    return [sys.executable, "-c", code, *args]
+
+
+def median(command: list[str], repeats: int, expect: tuple[int, ...] = (0,)) -> float:
+    return statistics.median(timed(command, expect) for _ in range(repeats))
+
+
+def main() -> None:
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    spec_only = median(batchplane("check", "--spec-only", "--format", "json"), max(repeats, 5))
+    full = median(batchplane("check", "--format", "json"), repeats)
+    bare = median(
+        [str(BIN / "checkov"), "-d", "environments/dev", "--framework", "terraform", "--quiet", "--compact"],
+        repeats,
+        expect=(0, 1),  # 1: it reports the built-in findings our spec waives
+    )
+    print(f"check --spec-only (example):              {spec_only:6.2f} s   (target < 0.5 s)")
+    print(f"check, all 4 roots (spec rules + Checkov): {full:6.2f} s")
+    print(f"checkov -d environments/dev (bare CLI):    {bare:6.2f} s")
+    print(f"ratio full / bare:                         {full / bare:6.2f}     (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
