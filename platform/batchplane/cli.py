@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from batchplane import __version__, console, lifecycle, local
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
 from batchplane.lock import read_lock
+from batchplane.policy.command import check
 from batchplane.render import compare, render, write
 from batchplane.spec import Spec, find_spec, load_spec
 from batchplane.spec.schema import spec_json_schema
@@ -193,6 +194,9 @@ def schema(
     else:
         output.write_text(text, encoding="utf-8")
         console.note(f"wrote {output}")
+
+
+app.command()(check)
 
 
 # --- lifecycle ----------------------------------------------------------------
