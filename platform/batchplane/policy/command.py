@@ -59,6 +59,14 @@ FailOnOption = Annotated[
 ]
 
 
+def _artifact_uri(spec_path: Path) -> str:
+    """The spec's path as code scanning resolves it: relative to where the gate runs (the checkout)."""
+    try:
+        return spec_path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return spec_path.name
+
+
 _SEVERITY: dict[FailOn, Severity] = {
     FailOn.info: "info",
     FailOn.low: "low",
@@ -91,7 +99,7 @@ def check(
     environments = list(dict.fromkeys(env)) if env else loaded.environments
     outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan))
 
-    uri = loaded.path.name
+    uri = _artifact_uri(loaded.path)
     if output is not None:
         output.write_text(report.render(outcome, fmt.value, uri), encoding="utf-8")
         console.note(f"wrote {output}")

@@ -10,7 +10,6 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from itertools import groupby
-from pathlib import PurePosixPath
 
 from rich.console import Console
 from rich.table import Table
@@ -125,10 +124,6 @@ def _sarif_result(finding: Finding, rule_index: int, spec_uri: str) -> dict[str,
     if finding.waived:
         result["suppressions"] = [{"kind": "external", "justification": finding.waiver_reason or "waived"}]
     return result
-
-
-def spec_uri(spec_path: PurePosixPath | str) -> str:
-    return str(spec_path)
 
 
 # --- JUnit ----------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""Checkov addresses on generated code map back to the spec through the renderer's source map."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchplane.policy.checkov_adapter import SourceMap, expected_custom_ids
+from tests.conftest import REPO
+
+DEV = REPO / "environments" / "dev"
+ENTRIES = json.loads((DEV / ".batchplane" / "sourcemap.json").read_text())["addresses"]
+FALLBACK = ("environments.dev", 1)
+
+
+def _entry(address: str) -> tuple[str, int]:
+    return ENTRIES[address]["spec_path"], ENTRIES[address]["line"]
+
+
+@pytest.fixture
+def sourcemap() -> SourceMap:
+    return SourceMap.read(DEV, FALLBACK)
+
+
+def test_a_resource_inside_a_module_instance_maps_to_its_spec_entry(sourcemap: SourceMap) -> None:
+    assert sourcemap.locate('module.job["csv-ingest"].aws_iam_role.job') == _entry('module.job["csv-ingest"]')
+
+
+def test_the_longest_prefix_wins(tmp_path: Path) -> None:
+    (tmp_path / ".batchplane").mkdir()
+    entries = {"module.job": {"spec_path": "jobs", "line": 1}, 'module.job["a"]': {"spec_path": "jobs.a", "line": 2}}
+    (tmp_path / ".batchplane" / "sourcemap.json").write_text(json.dumps({"addresses": entries}))
+    assert SourceMap.read(tmp_path, ("", None)).locate('module.job["a"].aws_iam_role.job') == ("jobs.a", 2)
+
+
+def test_a_module_without_its_index_maps_by_name(sourcemap: SourceMap) -> None:
+    # HCL scans do not know count = 0 or 1 and report module.network, not module.network[0].
+    assert sourcemap.locate("module.network.aws_vpc.this") == _entry("module.network[0]")
+
+
+def test_a_prefix_must_end_at_an_address_boundary(sourcemap: SourceMap) -> None:
+    assert sourcemap.locate("module.logs_key_other.aws_kms_key.this") == FALLBACK
+
+
+def test_an_unknown_address_falls_back_to_the_environment(sourcemap: SourceMap) -> None:
+    assert sourcemap.locate("aws_s3_bucket.hand_written") == FALLBACK
+
+
+def test_every_custom_check_id_is_found_in_policies() -> None:
+    assert expected_custom_ids(REPO / "policies" / "checks") == {"CKV_BP_1", "CKV_BP_2", "CKV_BP_3", "CKV2_BP_1"}
