@@ -41,15 +41,15 @@ resource "aws_cloudwatch_log_group" "this" {
 
 # --- IAM ----------------------------------------------------------------------
 
-data "aws_iam_policy_document" "assume" {
-  for_each = toset(compact(["ecs-tasks", local.scheduled ? "scheduler" : "", local.triggered ? "events" : ""]))
-
+# One trust policy per service, each naming its principal literally so that
+# policy scanners can judge it (a for_each over service names cannot be).
+data "aws_iam_policy_document" "assume_tasks" {
   statement {
     actions = ["sts:AssumeRole"]
 
     principals {
       type        = "Service"
-      identifiers = ["${each.key}.amazonaws.com"]
+      identifiers = ["ecs-tasks.amazonaws.com"]
     }
 
     # Confused-deputy guard: only this account's tasks, schedules and rules.
@@ -61,10 +61,48 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
+data "aws_iam_policy_document" "assume_scheduler" {
+  count = local.scheduled ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "assume_events" {
+  count = local.triggered ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
 # What the job's code may do; nothing unless the spec grants it.
 resource "aws_iam_role" "job" {
   name               = "${local.name}-job"
-  assume_role_policy = data.aws_iam_policy_document.assume["ecs-tasks"].json
+  assume_role_policy = data.aws_iam_policy_document.assume_tasks.json
   tags               = var.tags
 
   lifecycle {
@@ -158,7 +196,7 @@ data "aws_iam_policy_document" "execution" {
 
 resource "aws_iam_role" "execution" {
   name               = "${local.name}-exec"
-  assume_role_policy = data.aws_iam_policy_document.assume["ecs-tasks"].json
+  assume_role_policy = data.aws_iam_policy_document.assume_tasks.json
   tags               = var.tags
 }
 
@@ -263,7 +301,7 @@ resource "aws_iam_role" "scheduler" {
   count = local.scheduled ? 1 : 0
 
   name               = "${local.name}-sched"
-  assume_role_policy = data.aws_iam_policy_document.assume["scheduler"].json
+  assume_role_policy = data.aws_iam_policy_document.assume_scheduler[0].json
   tags               = var.tags
 }
 
@@ -305,7 +343,7 @@ resource "aws_iam_role" "events" {
   count = local.triggered ? 1 : 0
 
   name               = "${local.name}-events"
-  assume_role_policy = data.aws_iam_policy_document.assume["events"].json
+  assume_role_policy = data.aws_iam_policy_document.assume_events[0].json
   tags               = var.tags
 }
 

@@ -54,6 +54,14 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
             "aws_batch_compute_environment.fail_spot_default_strategy",
         },
     ),
+    "CKV_BP_4": (
+        {"aws_iam_policy_document.pass_ecs_tasks", "aws_iam_policy_document.pass_not_a_trust_policy"},
+        {
+            "aws_iam_policy_document.fail_any_aws_principal",
+            "aws_iam_policy_document.fail_unexpected_service",
+            "aws_iam_policy_document.fail_unresolved_principal",
+        },
+    ),
     "CKV2_BP_1": (
         {"aws_batch_job_definition.pass_with_timeout"},
         {"aws_batch_job_definition.fail_without_timeout"},
@@ -61,7 +69,10 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
 }
 
 EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
-    "CKV_BP_1": ({"aws_iam_policy_document.pass_scoped"}, {"aws_iam_policy_document.fail_wildcard_action"}),
+    "CKV_BP_1": (
+        {"data.aws_iam_policy_document.pass_scoped"},
+        {"data.aws_iam_policy_document.fail_wildcard_action"},
+    ),
     "CKV_BP_2": (
         {"aws_iam_policy.pass_deny_star", "aws_iam_role_policy.pass_scoped"},
         {"aws_iam_role_policy.fail_passrole_star", "aws_iam_role_policy.fail_wildcard_action"},
@@ -72,6 +83,10 @@ EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
             "aws_batch_compute_environment.pass_spot_capacity_optimized",
         },
         {"aws_batch_compute_environment.fail_spot_best_fit_progressive"},
+    ),
+    "CKV_BP_4": (
+        {"data.aws_iam_policy_document.pass_ecs_tasks"},
+        {"data.aws_iam_policy_document.fail_any_aws_principal"},
     ),
     "CKV2_BP_1": (
         {"aws_batch_job_definition.pass_with_timeout"},

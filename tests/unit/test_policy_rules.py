@@ -11,6 +11,7 @@ import pytest
 
 from batchplane.lock import ImageLock
 from batchplane.policy import report
+from batchplane.policy.gate import unpinned_images
 from batchplane.policy.rules import RULE_IDS, evaluate
 from tests.unit.policy_support import base, pinned_lock, spec_from
 
@@ -202,3 +203,14 @@ def test_an_exit_rule_before_the_spot_retry_defeats_it(tmp_path: Path) -> None:
     doc = base()
     _job(doc)["retry"]["on_exit"].insert(0, {"on_reason": "*", "action": "exit"})
     assert {f["id"] for f in _report(doc, tmp_path)} == {"BP-SPOT-005"}
+
+
+def test_unpinned_images_block_production_even_when_waived(tmp_path: Path) -> None:
+    doc = base()
+    doc["policy"] = {"waivers": [{"id": "BP-IMG-001", "target": "jobs", "reason": "none yet", "expires": "2030-01-01"}]}
+    spec = spec_from(doc, tmp_path)
+    assert [f.spec_path for f in unpinned_images(spec, "prod")] == ["jobs.ingest.image"]
+
+
+def test_development_tiers_need_no_pinned_images(tmp_path: Path) -> None:
+    assert unpinned_images(spec_from(base(), tmp_path), "dev") == []

@@ -49,4 +49,5 @@ def test_an_unknown_address_falls_back_to_the_environment(sourcemap: SourceMap) 
 
 
 def test_every_custom_check_id_is_found_in_policies() -> None:
-    assert expected_custom_ids(REPO / "policies" / "checks") == {"CKV_BP_1", "CKV_BP_2", "CKV_BP_3", "CKV2_BP_1"}
+    ids = expected_custom_ids(REPO / "policies" / "checks")
+    assert ids == {"CKV_BP_1", "CKV_BP_2", "CKV_BP_3", "CKV_BP_4", "CKV2_BP_1"}

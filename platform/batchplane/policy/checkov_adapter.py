@@ -41,6 +41,7 @@ _CUSTOM_SEVERITY: dict[str, Severity] = {
     "CKV_BP_1": "critical",
     "CKV_BP_2": "critical",
     "CKV_BP_3": "medium",
+    "CKV_BP_4": "critical",
     "CKV2_BP_1": "low",
 }
 _IAM_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from batchplane.lock import read_lock
 from batchplane.policy import rules
-from batchplane.policy.findings import Outcome
+from batchplane.policy.findings import Finding, Outcome
 from batchplane.policy.waivers import apply_waivers
 from batchplane.spec.loader import Spec
 
@@ -33,3 +33,13 @@ def run_check(spec: Spec, request: Request) -> Outcome:
     complete = set(request.environments) == set(spec.environments)
     today = request.today or dt.date.today()
     return apply_waivers(spec, outcome, today, complete=complete, checkov=not request.spec_only)
+
+
+def unpinned_images(spec: Spec, environment: str) -> list[Finding]:
+    """BP-IMG-001 findings of one environment: `plan`/`apply` of it must refuse while any remain.
+
+    Waivers do not apply here: a waiver quiets `check`, it never lets an
+    unpinned image into a production environment.
+    """
+    outcome = rules.evaluate(spec, [environment], read_lock(spec.root))
+    return [f for f in outcome.findings if f.id == rules.PINNED_IMAGES_ID]

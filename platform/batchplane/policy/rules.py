@@ -372,6 +372,7 @@ RULES: tuple[Rule, ...] = (
     Rule("BP-OPS-004", "No plaintext secrets in environment", "high", plaintext_secrets, 1),
 )
 RULE_IDS = frozenset(rule.id for rule in RULES)
+PINNED_IMAGES_ID = "BP-IMG-001"
 
 
 def evaluate(spec: Spec, environments: list[str], lock: ImageLock) -> Outcome:
