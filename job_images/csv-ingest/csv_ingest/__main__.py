@@ -1,0 +1,5 @@
+import sys
+
+from csv_ingest.job import main
+
+sys.exit(main())
