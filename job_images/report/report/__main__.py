@@ -1,0 +1,5 @@
+import sys
+
+from report.job import main
+
+sys.exit(main())
