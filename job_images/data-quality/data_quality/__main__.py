@@ -1,0 +1,5 @@
+import sys
+
+from data_quality.job import main
+
+sys.exit(main())
