@@ -1,0 +1,45 @@
+"""Each job image's own unit tests (job_images/<image>/tests), run in-process so CI runs them.
+
+An image's code is a top-level package inside its folder (that folder is the Docker build
+context), so it is importable only with the folder on sys.path. Each image gets its own inner
+pytest session with its folder prepended; afterwards the image's modules are dropped again so
+that two images never see each other's code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+JOB_IMAGES = REPO / "job_images"
+PACKAGES = {"csv-ingest": "csv_ingest", "data-quality": "data_quality", "report": "report"}
+
+
+def test_every_job_image_has_its_package_and_tests() -> None:
+    images = sorted(path.name for path in JOB_IMAGES.iterdir() if (path / "Dockerfile").is_file())
+
+    assert images == sorted(PACKAGES)
+    for image, package in PACKAGES.items():
+        assert (JOB_IMAGES / image / package / "__main__.py").is_file()
+        assert list((JOB_IMAGES / image / "tests").glob("test_*.py"))
+
+
+@pytest.mark.parametrize("image", sorted(PACKAGES))
+def test_job_image_unit_tests_pass(image: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = JOB_IMAGES / image
+    package = PACKAGES[image]
+    monkeypatch.syspath_prepend(str(folder))
+    before = set(sys.modules)
+    try:
+        # importlib mode names test modules by their path (job_images.<image>.tests...), so the
+        # image's tests/ folder never shadows this repository's `tests` package.
+        code = pytest.main([str(folder / "tests"), "-q", "-p", "no:cacheprovider", "--import-mode=importlib"])
+    finally:
+        for name in set(sys.modules) - before:
+            if name == package or name.startswith((f"{package}.", "job_images")):
+                del sys.modules[name]
+
+    assert code == pytest.ExitCode.OK, f"job_images/{image}/tests failed: see the captured output above"
