@@ -74,9 +74,7 @@ def main() -> None:
         expect=(0, 1),  # 1: it reports the built-in findings our spec waives
     )
     print(f"check --spec-only, in process:             {in_process:6.2f} s   (target < 0.5 s)")
-    print(
-        f"check --spec-only, whole command:          {spec_only:6.2f} s   (interpreter start-up and imports included)"
-    )
+    print(f"check --spec-only, whole command:          {spec_only:6.2f} s   (start-up and imports included)")
     print(f"check, all 4 roots (spec rules + Checkov): {full:6.2f} s")
     print(f"checkov -d environments/dev (bare CLI):    {bare:6.2f} s")
     print(f"ratio full / bare:                         {full / bare:6.2f}     (target <= 1.5)")

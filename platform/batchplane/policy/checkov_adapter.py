@@ -189,6 +189,41 @@ def _reuse_expression_interpreter() -> None:
     namespace["get_asteval"] = get_asteval
 
 
+_evaluated: dict[str, tuple[bool, Any]] = {}
+
+
+def _memoize_expression_evaluation() -> None:
+    """Evaluate each distinct Terraform expression text once per process.
+
+    The four roots instantiate the same modules, so most of the ~14,000
+    expressions of a root repeat. The evaluation is a function of the text
+    (its symbols are Checkov's fixed function table); results are handed out
+    as copies, and errors are replayed as the same ValueError.
+    """
+    from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform
+
+    namespace = vars(evaluate_terraform)
+    original = namespace["evaluate"]
+    if getattr(original, "batchplane_memoized", False):
+        return
+
+    def evaluate(input_str: Any) -> Any:
+        if not isinstance(input_str, str):
+            return original(input_str)
+        if input_str not in _evaluated:
+            try:
+                _evaluated[input_str] = (True, original(input_str))
+            except ValueError as exc:
+                _evaluated[input_str] = (False, str(exc))
+        ok, value = _evaluated[input_str]
+        if not ok:
+            raise ValueError(value)
+        return copy.deepcopy(value)
+
+    evaluate.batchplane_memoized = True  # type: ignore[attr-defined]
+    namespace["evaluate"] = evaluate
+
+
 def _clear_caches() -> None:
     from checkov.terraform.checks.utils.base_cloudsplaining_iam_scanner import BaseTerraformCloudsplainingIAMScanner
 
@@ -206,6 +241,7 @@ def check(spec: Spec, environments: Sequence[str], plan: Path | None) -> Outcome
     load_custom_checks(directory)
     _memoize_hcl_parsing()
     _reuse_expression_interpreter()
+    _memoize_expression_evaluation()
     roots = list(environments)
     if set(environments) == set(spec.environments):
         roots.insert(0, SHARED_ROOT)
