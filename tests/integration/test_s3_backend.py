@@ -72,3 +72,12 @@ def test_a_held_lock_refuses_the_next_run_and_names_it(repo: LocalRepo) -> None:
     finally:
         client.delete_object(Bucket=BUCKET, Key=f"{KEY}.tflock")  # type: ignore[attr-defined]
     assert repo.run("plan", "--env", "shared", "--local").returncode == 0
+
+
+def test_destroying_the_shared_root_leaves_no_repositories(repo: LocalRepo) -> None:
+    destroyed = repo.run("destroy", "--env", "shared", "--local")
+    assert destroyed.returncode == 0, destroyed.stderr[-3000:]
+    ecr = repo.client("ecr", "111111111111")
+    assert ecr.describe_repositories()["repositories"] == []
+    state = json.loads(_s3(repo).get_object(Bucket=BUCKET, Key=KEY)["Body"].read())  # type: ignore[attr-defined]
+    assert state["resources"] == []
