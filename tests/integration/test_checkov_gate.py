@@ -135,3 +135,28 @@ def test_missing_custom_checks_are_a_tool_failure(repo: Path) -> None:
     shutil.rmtree(repo / "policies" / "checks")
     code, _ = _run(repo, "--env", "dev")
     assert code == 5
+
+
+def test_an_inline_skip_comment_does_not_waive(repo: Path) -> None:
+    tfvars = repo / "environments" / "dev" / "terraform.tfvars.json"
+    tfvars.write_text(tfvars.read_text().replace('"s3:GetObject"', '"*"'))
+    module = repo / "modules" / "job" / "main.tf"
+    module.write_text(
+        module.read_text().replace(
+            'data "aws_iam_policy_document" "job" {',
+            'data "aws_iam_policy_document" "job" {\n  # checkov:skip=CKV_BP_1:hand edit',
+        )
+    )
+    code, document = _run(repo, "--env", "dev")
+    assert code == 4
+    assert ("CKV_BP_1", "dev", "jobs.csv-ingest") in _unwaived(document)
+
+
+def test_a_hand_edited_trust_policy_is_caught(repo: Path) -> None:
+    module = repo / "modules" / "job" / "main.tf"
+    text = module.read_text()
+    edited = text.replace('identifiers = ["ecs-tasks.amazonaws.com"]', 'identifiers = ["*"]', 1)
+    module.write_text(edited.replace('type        = "Service"', 'type        = "AWS"', 1))
+    code, document = _run(repo, "--env", "dev")
+    assert code == 4
+    assert ("CKV_BP_4", "dev", "jobs.csv-ingest") in _unwaived(document)

@@ -271,7 +271,8 @@ def _scan_root(spec: Spec, root: str, runner_filter: Any) -> Outcome:
         report = Runner().run(root_folder=str(directory), runner_filter=runner_filter)
     except Exception as exc:  # Checkov's own failures come as any exception
         raise ToolError("checkov", command, f"{type(exc).__name__}: {exc}") from None
-    return _outcome(root, report, SourceMap.read(directory, where), where, f"environments/{root}")
+    modules = spec.root / "modules"
+    return _outcome(root, report, SourceMap.read(directory, where), where, f"environments/{root}", modules)
 
 
 def _scan_plan(spec: Spec, environment: str, plan: Path, runner_filter: Any) -> Outcome:
@@ -291,7 +292,7 @@ def _scan_plan(spec: Spec, environment: str, plan: Path, runner_filter: Any) -> 
     except Exception as exc:
         raise ToolError("checkov", command, f"{type(exc).__name__}: {exc}") from None
     sourcemap = SourceMap.read(spec.root / "environments" / environment, where)
-    return _outcome(environment, report, sourcemap, where, str(plan))
+    return _outcome(environment, report, sourcemap, where, str(plan), spec.root / "modules")
 
 
 def _broken(root: str, where: tuple[str, int | None], message: str) -> Outcome:
@@ -303,7 +304,27 @@ def _reports(report: Any) -> Iterable[Any]:
     return report if isinstance(report, list) else [report]
 
 
-def _outcome(root: str, report: Any, sourcemap: SourceMap, where: tuple[str, int | None], label: str) -> Outcome:
+def _inline_skip(record: Any, modules: Path) -> str | None:
+    """The reason of an inline skip that counts as a waiver, else None.
+
+    Reviewed module code may skip a built-in check with a reason (it shows as
+    waived); a skip in a generated root, in a plan, or of our own checks is
+    ignored: those are waived in the spec or not at all.
+    """
+    if record.check_id.startswith(("CKV_BP_", "CKV2_BP_")):
+        return None
+    path = Path(getattr(record, "file_abs_path", "") or "")
+    try:
+        path.resolve().relative_to(modules.resolve())
+    except ValueError:
+        return None
+    reason = (record.check_result or {}).get("suppress_comment") or "no reason given"
+    return f"inline skip in modules/: {reason}"
+
+
+def _outcome(
+    root: str, report: Any, sourcemap: SourceMap, where: tuple[str, int | None], label: str, modules: Path
+) -> Outcome:
     findings: list[Finding] = []
     passed: list[Passed] = []
     titles = dict(TITLES)
@@ -319,23 +340,26 @@ def _outcome(root: str, report: Any, sourcemap: SourceMap, where: tuple[str, int
             titles[record.check_id] = record.check_name
             if record.check_id in ("CKV_BP_1", "CKV_BP_2"):
                 evaluated.add(record.resource)
-        for record in single.failed_checks:
+        judged = [(False, r) for r in single.failed_checks] + [(True, r) for r in single.skipped_checks]
+        for skipped, record in judged:
             spec_path, line = sourcemap.locate(record.resource)
             titles[record.check_id] = record.check_name
             if record.check_id in ("CKV_BP_1", "CKV_BP_2"):
                 evaluated.add(record.resource)
             details = f" ({'; '.join(record.details)})" if getattr(record, "details", None) else ""
-            findings.append(
-                Finding(
-                    environment=root,
-                    spec_path=spec_path,
-                    id=record.check_id,
-                    address=record.resource,
-                    severity=severity_of(record.check_id),
-                    line=line,
-                    message=f"{record.check_name}{details} [{_short(record.file_path)}]",
-                )
+            reason = _inline_skip(record, modules) if skipped else None
+            if skipped and reason is None:
+                details += " (inline skip ignored: waive it in the spec)"
+            finding = Finding(
+                environment=root,
+                spec_path=spec_path,
+                id=record.check_id,
+                address=record.resource,
+                severity=severity_of(record.check_id),
+                line=line,
+                message=f"{record.check_name}{details} [{_short(record.file_path)}]",
             )
+            findings.append(finding.waive(reason) if reason else finding)
     if not resources and not findings:
         findings.append(_root_finding(root, where, f"{label}: Checkov found no resources to scan"))
     for address in sorted(resources):
