@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.policy.checkov_adapter import SourceMap, expected_custom_ids
+from batchplane.policy.checkov_adapter import (
+    INLINE_SKIP,
+    SourceMap,
+    carry_inline_skips,
+    expected_custom_ids,
+    plain_address,
+)
+from batchplane.policy.findings import Finding, Outcome
 from tests.conftest import REPO
 
 DEV = REPO / "environments" / "dev"
@@ -51,3 +58,30 @@ def test_an_unknown_address_falls_back_to_the_environment(sourcemap: SourceMap) 
 def test_every_custom_check_id_is_found_in_policies() -> None:
     ids = expected_custom_ids(REPO / "policies" / "checks")
     assert ids == {"CKV_BP_1", "CKV_BP_2", "CKV_BP_3", "CKV_BP_4", "CKV2_BP_1"}
+
+
+def test_plan_and_hcl_addresses_compare_without_data_prefixes_and_keys() -> None:
+    assert plain_address('module.job["a"].data.aws_iam_policy_document.job[0]') == plain_address(
+        'module.job["b"].aws_iam_policy_document.job'
+    )
+
+
+def test_a_module_skip_honoured_in_the_hcl_scan_waives_the_same_plan_finding() -> None:
+    hcl = Finding(
+        "dev", "environments.dev", "CKV_AWS_109", "module.logs_key.aws_iam_policy_document.this", "high", 1, "m"
+    )
+    plan = Finding(
+        "dev", "environments.dev", "CKV_AWS_109", "module.logs_key.data.aws_iam_policy_document.this", "high", 1, "m"
+    )
+    roots = Outcome((hcl.waive(f"{INLINE_SKIP}key policy"),))
+    carried = carry_inline_skips(roots, Outcome((plan,)), "dev")
+    assert [f.waived for f in carried.findings] == [True]
+
+
+def test_a_spec_waiver_in_the_hcl_scan_is_not_carried_to_the_plan() -> None:
+    hcl = Finding(
+        "dev", "environments.dev", "CKV_AWS_109", "module.logs_key.aws_iam_policy_document.this", "high", 1, "m"
+    )
+    roots = Outcome((hcl.waive("a spec waiver"),))
+    carried = carry_inline_skips(roots, Outcome((hcl,)), "dev")
+    assert [f.waived for f in carried.findings] == [False]

@@ -17,7 +17,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ _CUSTOM_SEVERITY: dict[str, Severity] = {
 }
 _IAM_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy")
 _INDEX = re.compile(r"\[[^\]]*\]")
+INLINE_SKIP = "inline skip in modules/: "
 
 _loaded_checks: set[Path] = set()
 
@@ -249,8 +250,28 @@ def check(spec: Spec, environments: Sequence[str], plan: Path | None) -> Outcome
     for root in roots:
         outcome = outcome.merged(_scan_root(spec, root, RunnerFilter(framework=["terraform"])))
     if plan is not None:
-        outcome = outcome.merged(_scan_plan(spec, environments[0], plan, RunnerFilter(framework=["terraform_plan"])))
+        scanned = _scan_plan(spec, environments[0], plan, RunnerFilter(framework=["terraform_plan"]))
+        outcome = outcome.merged(carry_inline_skips(outcome, scanned, environments[0]))
     return outcome
+
+
+def plain_address(address: str) -> str:
+    """An address without instance keys and data-source prefixes, comparable between HCL and plan scans."""
+    return _INDEX.sub("", address).replace(".data.", ".").removeprefix("data.")
+
+
+def carry_inline_skips(roots: Outcome, plan: Outcome, environment: str) -> Outcome:
+    """Plan scans cannot see comments: apply the module skips the HCL scan of the same root honoured."""
+    skips = {
+        (f.id, plain_address(f.address)): f.waiver_reason
+        for f in roots.findings
+        if f.environment == environment and f.waived and (f.waiver_reason or "").startswith(INLINE_SKIP)
+    }
+    findings = []
+    for finding in plan.findings:
+        reason = skips.get((finding.id, plain_address(finding.address)))
+        findings.append(finding.waive(reason) if reason and not finding.waived else finding)
+    return replace(plan, findings=tuple(findings))
 
 
 def _fallback(spec: Spec, root: str) -> tuple[str, int | None]:
@@ -319,7 +340,7 @@ def _inline_skip(record: Any, modules: Path) -> str | None:
     except ValueError:
         return None
     reason = (record.check_result or {}).get("suppress_comment") or "no reason given"
-    return f"inline skip in modules/: {reason}"
+    return f"{INLINE_SKIP}{reason}"
 
 
 def _outcome(
