@@ -50,8 +50,8 @@ tools: install
 	else echo "provider mirror: $$BATCHPLANE_TF_PROVIDER_MIRROR"; fi
 
 lint: install
-	$(BIN)/ruff check platform tests benchmarks
-	$(BIN)/ruff format --check platform tests benchmarks
+	$(BIN)/ruff check platform tests benchmarks job_images
+	$(BIN)/ruff format --check platform tests benchmarks job_images
 	$(BIN)/mypy
 
 unit: install
