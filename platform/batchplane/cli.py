@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from batchplane import __version__, console, lifecycle, local
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
 from batchplane.lock import read_lock
+from batchplane.options import EnvOption, JsonOption, SpecOption
 from batchplane.policy.command import check
 from batchplane.render import compare, render, write
 from batchplane.spec import Spec, find_spec, load_spec
@@ -74,16 +75,6 @@ app = typer.Typer(
     add_completion=False,
     help="Declarative AWS Batch platforms: one spec, per-environment Terraform, policy gates.",
 )
-
-SpecOption = Annotated[
-    Path | None,
-    typer.Option("--spec", help="The platform spec (default: platform.yaml here or in a parent directory)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable result on stdout.")]
-EnvOption = Annotated[
-    list[str] | None,
-    typer.Option("--env", "-e", help="Environment to act on; repeat for several (default: all)."),
-]
 
 
 def _version(value: bool) -> None:

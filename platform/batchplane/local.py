@@ -156,12 +156,6 @@ def _network_of(root_dir: Path) -> dict[str, Any] | None:
     return network if isinstance(network, dict) else None
 
 
-def account_of(root_dir: Path) -> str:
-    """The account id a rendered root is bound to (from its tfvars)."""
-    values = json.loads((root_dir / "terraform.tfvars.json").read_text(encoding="utf-8"))
-    return str(values["account_id"])
-
-
 BATCH_SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
 _BATCH_TRUST = {
     "Version": "2012-10-17",

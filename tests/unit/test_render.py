@@ -180,3 +180,13 @@ def test_write_then_compare_is_empty(platform_repo: Path) -> None:
     rendered = render(spec, ImageLock())
     write(platform_repo, rendered, compare(platform_repo, rendered))
     assert compare(platform_repo, rendered).empty
+
+
+def test_lock_written_atomically_reads_back_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from batchplane.lock import read_lock, write_lock
+
+    digest = "sha256:" + "b" * 64
+    lock = ImageLock(images={"report": {"dev": LockEntry(digest=digest, tag="git-2", source_hash="h")}})
+    write_lock(tmp_path, lock)
+    assert read_lock(tmp_path) == lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images.lock.json"]

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from batchplane import console
+from batchplane.options import EnvOption, SpecOption
 from batchplane.policy import report
 from batchplane.policy.findings import PolicyFailedError, Severity
 from batchplane.policy.gate import Request, run_check
@@ -34,15 +35,6 @@ class FailOn(StrEnum):
     critical = "critical"
 
 
-# The same option conventions as batchplane.cli (declared here: cli imports this module).
-SpecOption = Annotated[
-    Path | None,
-    typer.Option("--spec", help="The platform spec (default: platform.yaml here or in a parent directory)."),
-]
-EnvOption = Annotated[
-    list[str] | None,
-    typer.Option("--env", "-e", help="Environment to act on; repeat for several (default: all)."),
-]
 FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
