@@ -313,7 +313,34 @@ def _scan_plan(spec: Spec, environment: str, plan: Path, runner_filter: Any) -> 
     except Exception as exc:
         raise ToolError("checkov", command, f"{type(exc).__name__}: {exc}") from None
     sourcemap = SourceMap.read(spec.root / "environments" / environment, where)
-    return _outcome(environment, report, sourcemap, where, str(plan), spec.root / "modules")
+    return _outcome(
+        environment, report, sourcemap, where, str(plan), spec.root / "modules", unknown=known_after_apply(document)
+    )
+
+
+def known_after_apply(document: dict[str, Any]) -> dict[str, set[str]]:
+    """Per resource address: the top-level attributes a plan cannot know yet ("known after apply")."""
+    unknown: dict[str, set[str]] = {}
+    for change in document.get("resource_changes", []):
+        after = (change.get("change") or {}).get("after_unknown") or {}
+        if isinstance(after, dict):
+            unknown[str(change.get("address", ""))] = {key for key, value in after.items() if value}
+    return unknown
+
+
+def _judged_on_unknowns(record: Any, unknown: dict[str, set[str]] | None) -> bool:
+    """A plan verdict that rests only on values known after apply (e.g. a KMS key ARN of a new key).
+
+    Checkov reads an unknown value as absent; such a verdict says nothing. The
+    HCL scan of the same root judges the configuration that sets the value,
+    and its verdict stands.
+    """
+    if unknown is None:
+        return False
+    keys = (record.check_result or {}).get("evaluated_keys") or []
+    missing = unknown.get(record.resource, set())
+    tops = {str(key).split("/")[0].split("[")[0] for key in keys}
+    return bool(tops) and tops <= missing
 
 
 def _broken(root: str, where: tuple[str, int | None], message: str) -> Outcome:
@@ -344,7 +371,14 @@ def _inline_skip(record: Any, modules: Path) -> str | None:
 
 
 def _outcome(
-    root: str, report: Any, sourcemap: SourceMap, where: tuple[str, int | None], label: str, modules: Path
+    root: str,
+    report: Any,
+    sourcemap: SourceMap,
+    where: tuple[str, int | None],
+    label: str,
+    modules: Path,
+    *,
+    unknown: dict[str, set[str]] | None = None,
 ) -> Outcome:
     findings: list[Finding] = []
     passed: list[Passed] = []
@@ -361,7 +395,8 @@ def _outcome(
             titles[record.check_id] = record.check_name
             if record.check_id in ("CKV_BP_1", "CKV_BP_2"):
                 evaluated.add(record.resource)
-        judged = [(False, r) for r in single.failed_checks] + [(True, r) for r in single.skipped_checks]
+        failed = [r for r in single.failed_checks if not _judged_on_unknowns(r, unknown)]
+        judged = [(False, r) for r in failed] + [(True, r) for r in single.skipped_checks]
         for skipped, record in judged:
             spec_path, line = sourcemap.locate(record.resource)
             titles[record.check_id] = record.check_name
