@@ -22,11 +22,12 @@ from typer.core import TyperGroup
 from batchplane import __version__, console, lifecycle, local
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
 from batchplane.lock import read_lock
-from batchplane.options import EnvOption, JsonOption, SpecOption
+from batchplane.options import EnvOption, JsonOption, LocalOption, SpecOption
 from batchplane.policy.command import check
 from batchplane.render import compare, render, write
 from batchplane.spec import Spec, find_spec, load_spec
 from batchplane.spec.schema import spec_json_schema
+from batchplane.workload_cli import images_app, jobs_app, up
 
 
 @dataclass
@@ -188,11 +189,13 @@ def schema(
 
 
 app.command()(check)
+app.add_typer(images_app, name="images")
+app.add_typer(jobs_app, name="jobs")
+app.command()(up)
 
 
 # --- lifecycle ----------------------------------------------------------------
 
-LocalOption = Annotated[bool, typer.Option("--local", help="Act on the embedded local AWS (see `local start`).")]
 AllOption = Annotated[bool, typer.Option("--all", help="Every environment (and the shared root), in parallel.")]
 ApproveOption = Annotated[
     bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")
@@ -236,6 +239,13 @@ def _plan_all(
         return list(pool.map(lambda t: lifecycle.plan(t, progress, purpose=purpose), targets))
 
 
+def _gate_plans(spec: Spec, targets: list[lifecycle.Target], results: list[lifecycle.PlanResult]) -> None:
+    """The policy gate on every plan that changes something; a failing plan is discarded (exit 4)."""
+    for target, result in zip(targets, results, strict=True):
+        if result.has_changes:
+            lifecycle.gate_plan(spec, target, result)
+
+
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
     if as_json:
         return None
@@ -256,12 +266,16 @@ def plan(
 ) -> None:
     """terraform plan to a saved plan file, with a summary per resource type."""
     loaded = _load(spec)
-    results = _plan_all(_targets(loaded, env, every, use_local, default_all=True), _sink(as_json), purpose="apply")
+    targets = _targets(loaded, env, every, use_local, default_all=True)
+    for target in targets:
+        lifecycle.refuse_unpinned(loaded, target.root)
+    results = _plan_all(targets, _sink(as_json), purpose="apply")
+    for result in results:
+        if not as_json:
+            _print_plan(result)
+    _gate_plans(loaded, targets, results)
     if as_json:
         console.print_json({"plans": [r.as_dict() for r in results]})
-        return
-    for result in results:
-        _print_plan(result)
 
 
 @app.command()
@@ -277,12 +291,14 @@ def apply(
 ) -> None:
     """Apply the saved plan of an environment (from `batchplane plan`)."""
     results = []
-    for target in _targets(_load(spec), env, False, use_local, default_all=False):
+    loaded = _load(spec)
+    for target in _targets(loaded, env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "apply")
         lifecycle.require_approval(target, approved, "apply")
+        lifecycle.refuse_unpinned(loaded, target.root)
         if auto_approve and not (target.plan_dir / lifecycle.META_FILE).is_file():
             lifecycle.init(target)
-            lifecycle.plan(target, _sink(as_json))
+            _gate_plans(loaded, [target], [lifecycle.plan(target, _sink(as_json))])
         lifecycle.apply(target, approved=approved, sink=_sink(as_json))
         if as_json:
             results.append({"environment": target.root, "local": target.local, "outputs": lifecycle.outputs(target)})
@@ -354,11 +370,24 @@ def local_start(
     port: Annotated[
         int | None, typer.Option("--port", help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}).")
     ] = None,
+    registry_port: Annotated[
+        int | None,
+        typer.Option("--registry-port", help=f"Port of the image registry (default {local.DEFAULT_REGISTRY_PORT})."),
+    ] = None,
     spec: SpecOption = None,
 ) -> None:
-    """Start the local AWS in the background (idempotent); waits until it answers."""
+    """Start the local AWS and the local image registry in the background (idempotent)."""
     loaded = _load(spec)
     state, started = local.start(loaded.root, port)
+    try:
+        registry, registry_started = local.start_registry(loaded.root, registry_port)
+        console.note(
+            f"local registry {'started' if registry_started else 'already running'} at {registry.host} "
+            f"(pid {registry.pid})"
+        )
+    except BatchplaneError as exc:
+        # Terraform needs no registry: say what is missing and go on; `images build --local` will ask again.
+        console.note(f"warning: no local image registry: {exc}")
     # Ready means ready: every account of the spec has what AWS would have (and moto's IAM is warm).
     accounts = {loaded.platform.registry_account_id, *(e.account_id for e in loaded.platform.environments.values())}
     for account in sorted(accounts):
@@ -370,6 +399,9 @@ def local_start(
 def local_stop(spec: SpecOption = None) -> None:
     """Stop the local AWS started for this repository (by its PID)."""
     loaded = _load(spec)
+    registry = local.stop_registry(loaded.root)
+    if registry is not None:
+        console.note(f"local registry stopped (pid {registry.pid})")
     state = local.stop(loaded.root)
     console.out.print("local AWS was not running" if state is None else f"local AWS stopped (pid {state.pid})")
 
@@ -379,12 +411,24 @@ def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Whether the local AWS runs, and where."""
     loaded = _load(spec)
     state = local.running_emulator(loaded.root)
+    registry = local.running_registry(loaded.root)
     if as_json:
-        console.print_json({"running": state is not None, "endpoint": state.endpoint if state else None})
-    elif state is None:
+        console.print_json(
+            {
+                "running": state is not None,
+                "endpoint": state.endpoint if state else None,
+                "registry": registry.host if registry else None,
+            }
+        )
+        return
+    if state is None:
         console.out.print("local AWS is not running (start it with `batchplane local start`)")
     else:
         console.out.print(f"local AWS running at {state.endpoint} (pid {state.pid}, log {state.log})")
+    if registry is None:
+        console.out.print("local registry is not running")
+    else:
+        console.out.print(f"local registry running at {registry.host} (pid {registry.pid}, log {registry.log})")
 
 
 def main() -> None:

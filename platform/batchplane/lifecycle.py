@@ -20,8 +20,19 @@ from typing import Any
 from python_terraform import IsFlagged
 
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, ToolError
-from batchplane.local import EmulatorState, S3Backend, bootstrap_account, ensure_state_bucket, prepare_workdir
+from batchplane.local import (
+    EmulatorState,
+    LocalJobs,
+    S3Backend,
+    bootstrap_account,
+    ensure_state_bucket,
+    job_environment,
+    prepare_workdir,
+    running_registry,
+)
 from batchplane.lock import read_lock
+from batchplane.policy.findings import Finding, PolicyFailedError
+from batchplane.policy.gate import Request, run_check, unpinned_images
 from batchplane.render import compare, render
 from batchplane.render.roots import SHARED_ROOT, state_key
 from batchplane.spec.loader import Spec
@@ -31,6 +42,7 @@ PLAN_DIR = ".batchplane/plans"
 PLAN_FILE = "batchplane.tfplan"
 META_FILE = "plan.meta.json"
 PLAN_JSON = "plan.json"
+APPLIED_DIR = ".batchplane/applied"
 
 LineSink = Callable[[str], None]
 
@@ -50,6 +62,8 @@ class Target:
     workdir: Path
     local: bool
     needs_approval: bool
+    instance: str = "aws"
+    """Which AWS the root acts on: ``aws``, or the emulator process (local state dies with it)."""
 
     @property
     def plan_dir(self) -> Path:
@@ -140,13 +154,19 @@ def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
         account, needs_approval = environment.account_id, environment.needs_approval
     if emulator is None:
         return Target(spec.root, root, spec.root / "environments" / root, local=False, needs_approval=needs_approval)
-    bootstrap_account(emulator.endpoint, account, platform.region)
+    access_key = bootstrap_account(emulator.endpoint, account, platform.region)
+    registry = running_registry(spec.root)
+    jobs = LocalJobs(
+        registry.host if registry is not None else None,
+        job_environment(emulator.endpoint, platform.region, access_key),
+    )
     s3 = None
     if platform.state.backend == "s3" and platform.state.s3 is not None:
         s3 = S3Backend(platform.state.s3.bucket, state_key(platform, root), platform.state.s3.region or platform.region)
         ensure_state_bucket(emulator.endpoint, s3)
-    workdir = prepare_workdir(spec.root, root, emulator.endpoint, account, s3=s3)
-    return Target(spec.root, root, workdir, local=True, needs_approval=needs_approval)
+    workdir = prepare_workdir(spec.root, root, emulator.endpoint, account, s3=s3, jobs=jobs)
+    instance = f"local:{emulator.port}:{emulator.pid}"
+    return Target(spec.root, root, workdir, local=True, needs_approval=needs_approval, instance=instance)
 
 
 def fingerprint(target: Target) -> str:
@@ -270,6 +290,45 @@ def changes_of(document: dict[str, Any]) -> list[ResourceChange]:
     return sorted(changes, key=lambda c: c.address)
 
 
+def _listed(findings: list[Finding], spec: Spec) -> str:
+    lines = []
+    for f in findings:
+        where = f"{spec.path.name}:{f.line}: " if f.line else ""
+        lines.append(f"  {where}{f.id} ({f.severity}) {f.spec_path or f.address}: {f.message}")
+    return "\n".join(lines)
+
+
+def refuse_unpinned(spec: Spec, root: str) -> None:
+    """A production tier never plans or applies an image that is not pinned by digest."""
+    environment = spec.platform.environments.get(root)
+    if environment is None or environment.tier != "production":
+        return
+    unpinned = unpinned_images(spec, root)
+    if unpinned:
+        raise PolicyFailedError(
+            f"{root} is a production tier and {len(unpinned)} job image(s) have no digest in images.lock.json; "
+            f"promote them first (`batchplane promote --to {root}`):\n{_listed(unpinned, spec)}"
+        )
+
+
+def gate_plan(spec: Spec, target: Target, planned: PlanResult) -> None:
+    """The policy gate on a plan: spec rules, Checkov on the root and on the plan JSON.
+
+    A plan that fails the gate is deleted, so that ``apply`` cannot use it.
+    """
+    if target.root not in spec.platform.environments:
+        return
+    outcome = run_check(spec, Request([target.root], plan=planned.plan_json))
+    blocking = outcome.blocking("low")
+    if blocking:
+        (target.plan_dir / META_FILE).unlink(missing_ok=True)
+        (target.plan_dir / PLAN_FILE).unlink(missing_ok=True)
+        raise PolicyFailedError(
+            f"the plan of {target.label} fails the policy gate ({len(blocking)} unwaived finding(s)); "
+            f"it was discarded:\n{_listed(blocking, spec)}"
+        )
+
+
 def require_approval(target: Target, approved: bool, action: str) -> None:
     if target.needs_approval and not approved:
         raise ApprovalRequiredError(
@@ -292,12 +351,50 @@ def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> No
             f"run `batchplane plan --env {target.root}` again"
         )
     runner = TerraformRunner(target.workdir)
+    applied_record(target).unlink(missing_ok=True)
     try:
         _stream(runner, target, sink, "apply", str(plan_file), input=False, no_color=IsFlagged, lock_timeout="0s")
     finally:
         # A saved plan applies at most once: terraform refuses it afterwards anyway.
         meta_path.unlink(missing_ok=True)
         plan_file.unlink(missing_ok=True)
+    record_converged(target)
+
+
+# --- what was last applied ----------------------------------------------------
+
+
+def applied_record(target: Target) -> Path:
+    return target.repo / APPLIED_DIR / ("local" if target.local else "aws") / f"{target.root}.json"
+
+
+def _converged_state(target: Target) -> dict[str, str]:
+    state = target.workdir / "terraform.tfstate"
+    return {
+        "fingerprint": fingerprint(target),
+        "instance": target.instance,
+        "state": hashlib.sha256(state.read_bytes()).hexdigest() if state.is_file() else "",
+    }
+
+
+def record_converged(target: Target) -> None:
+    """Remember that reality matched this root's files right after an apply (or an empty plan)."""
+    path = applied_record(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_converged_state(target), sort_keys=True) + "\n", encoding="utf-8")
+
+
+def unchanged_since_converged(target: Target) -> bool:
+    """True when the root's files, the modules, the state and the AWS acted on are as last converged.
+
+    ``up`` skips terraform then (a plan of a Batch root takes 15 s even
+    without refresh). It does not look at reality: that is `drift`'s job.
+    """
+    try:
+        recorded = json.loads(applied_record(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(recorded == _converged_state(target))
 
 
 def outputs(target: Target) -> dict[str, Any]:

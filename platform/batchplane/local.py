@@ -34,6 +34,8 @@ WORK_DIR = ".batchplane/work"
 OVERRIDE_FILE = "batchplane_local_override.tf"
 LOCAL_VARS_FILE = "batchplane_local.auto.tfvars.json"
 LOCAL_ROLE_NAME = "batchplane-local"
+LOCAL_JOBS_USER = "batchplane-local-jobs"
+LOCAL_SECRET = "batchplane-local"  # the emulator checks no signature: any secret will do
 
 # Every service the rendered roots and their modules call.
 EMULATED_SERVICES = (
@@ -106,8 +108,23 @@ def provider_override(endpoint: str, account_id: str, s3: S3Backend | None = Non
     return header + backend_override(endpoint, s3) + provider
 
 
+@dataclass(frozen=True)
+class LocalJobs:
+    """How local job definitions differ: the registry their images come from, extra environment."""
+
+    registry_host: str | None
+    environment: dict[str, str]
+
+
 def prepare_workdir(
-    repo: Path, root: str, endpoint: str, account_id: str, *, work: Path | None = None, s3: S3Backend | None = None
+    repo: Path,
+    root: str,
+    endpoint: str,
+    account_id: str,
+    *,
+    work: Path | None = None,
+    s3: S3Backend | None = None,
+    jobs: LocalJobs | None = None,
 ) -> Path:
     """Refresh the local working copy of ``environments/<root>`` and return its path.
 
@@ -131,8 +148,11 @@ def prepare_workdir(
     shutil.copytree(source, target, ignore=_COPY_IGNORE, dirs_exist_ok=True)
     (target / OVERRIDE_FILE).write_text(provider_override(endpoint, account_id, s3), encoding="utf-8")
     local_vars: dict[str, Any] = {"emulator_compatible": True}
-    network = _network_of(target)
-    if network is not None and not network.get("create"):
+    values = json.loads((target / "terraform.tfvars.json").read_text(encoding="utf-8"))
+    if jobs is not None and isinstance(values.get("jobs"), dict):
+        local_vars["jobs"] = local_jobs(values["jobs"], jobs.registry_host, jobs.environment)
+    network = values.get("network")
+    if isinstance(network, dict) and not network.get("create"):
         # The emulator cannot hold an existing network's ids: a stand-in network takes its place.
         local_vars["network"] = {**STAND_IN_NETWORK, "assign_public_ip": bool(network.get("assign_public_ip"))}
     (target / LOCAL_VARS_FILE).write_text(to_json(local_vars), encoding="utf-8")
@@ -148,12 +168,6 @@ STAND_IN_NETWORK: dict[str, Any] = {
     "security_group_ids": None,
 }
 """Local mode only: replaces a root's existing network, which the emulator cannot have."""
-
-
-def _network_of(root_dir: Path) -> dict[str, Any] | None:
-    values = json.loads((root_dir / "terraform.tfvars.json").read_text(encoding="utf-8"))
-    network = values.get("network")
-    return network if isinstance(network, dict) else None
 
 
 BATCH_SERVICE_LINKED_ROLE = "AWSServiceRoleForBatch"
@@ -210,11 +224,18 @@ def ensure_state_bucket(endpoint: str, s3: S3Backend) -> None:
         client.put_bucket_versioning(Bucket=s3.bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
-def bootstrap_account(endpoint: str, account_id: str, region: str) -> None:
-    """Create what AWS has in every account but the emulator lacks.
+def bootstrap_account(endpoint: str, account_id: str, region: str) -> str:
+    """Create what AWS has in every account but the emulator lacks; returns the jobs' access key id.
 
     AWS creates the Batch service-linked role on first use; the emulator
     needs it to exist (its own create_service_linked_role misspells the name).
+
+    On AWS a job container gets its job role's credentials from the ECS
+    agent; the emulator hands it none. Local job definitions therefore carry
+    the access key of an IAM user in the environment's account: the emulator
+    places a call in the account that owns the key (it checks no signature),
+    so a job reads and writes the same account the environment lives in.
+    The key is the same for as long as the emulator runs.
     """
     iam = emulator_client(endpoint, account_id, "iam", region)
     try:
@@ -225,6 +246,42 @@ def bootstrap_account(endpoint: str, account_id: str, region: str) -> None:
             RoleName=BATCH_SERVICE_LINKED_ROLE,
             AssumeRolePolicyDocument=json.dumps(_BATCH_TRUST),
         )
+    try:
+        keys = iam.list_access_keys(UserName=LOCAL_JOBS_USER)["AccessKeyMetadata"]
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_user(UserName=LOCAL_JOBS_USER)
+        keys = []
+    if keys:
+        return str(sorted(k["AccessKeyId"] for k in keys)[0])
+    return str(iam.create_access_key(UserName=LOCAL_JOBS_USER)["AccessKey"]["AccessKeyId"])
+
+
+def job_environment(endpoint: str, region: str, access_key_id: str) -> dict[str, str]:
+    """What a local job container needs to reach the emulator as its environment's account."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET,
+    }
+
+
+def local_jobs(values: Mapping[str, Any], registry_host: str | None, environment: Mapping[str, str]) -> dict[str, Any]:
+    """The ``jobs`` variable of a root, made runnable on the emulator.
+
+    Images come from the local registry (same repository path and digest:
+    a digest names the same image in every registry), and each container gets
+    ``environment`` on top of its own.
+    """
+    jobs: dict[str, Any] = {}
+    for name, job in values.items():
+        image = str(job["image"])
+        if registry_host is not None:
+            _, _, path = image.partition("/")
+            image = f"{registry_host}/{path}"
+        jobs[name] = {**job, "image": image, "environment": {**(job.get("environment") or {}), **environment}}
+    return jobs
 
 
 # moto's dashboard page: cheap, unlike /moto-api/data.json which dumps all state.
@@ -407,4 +464,131 @@ def stop(repo: Path) -> EmulatorState | None:
     if _alive(state.pid):
         stop_process(state.pid)
     state_path(repo).unlink(missing_ok=True)
+    return state
+
+
+# --- the local image registry ----------------------------------------------------
+
+DEFAULT_REGISTRY_PORT = 5056
+REGISTRY_STATE_FILE = "registry.json"
+# Debian ships the CNCF distribution registry as docker-registry; upstream builds name it registry.
+REGISTRY_BINARIES = ("docker-registry", "registry")
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """What `local start` recorded about the local image registry."""
+
+    pid: int
+    port: int
+    log: str
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def _registry_state_path(repo: Path) -> Path:
+    return repo / STATE_DIR / REGISTRY_STATE_FILE
+
+
+def _registry_answers(host: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}/v2/", timeout=5):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def running_registry(repo: Path) -> RegistryState | None:
+    """The registry started for this repository, if it is alive and answering."""
+    try:
+        data = json.loads(_registry_state_path(repo).read_text(encoding="utf-8"))
+        state = RegistryState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state if _alive(state.pid) and _registry_answers(state.host) else None
+
+
+def require_registry(repo: Path) -> RegistryState:
+    state = running_registry(repo)
+    if state is None:
+        raise ToolError(
+            "local registry", [], "not running: `batchplane local start` starts it (it needs Debian's docker-registry)"
+        )
+    return state
+
+
+def registry_config(port: int, storage: Path) -> str:
+    """The registry's configuration: loopback only, images kept under ``storage``."""
+    return (
+        "# written by batchplane local start\n"
+        "version: 0.1\n"
+        "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+
+
+def start_registry(repo: Path, port: int | None = None, timeout: float = 30.0) -> tuple[RegistryState, bool]:
+    """Start the local registry unless it runs already; returns (state, started_now).
+
+    Images survive a restart: they live under ``.batchplane/local/registry/``.
+    """
+    current = running_registry(repo)
+    if current is not None:
+        if port is not None and port != current.port:
+            raise ToolError(
+                "local registry", [], f"already running on port {current.port}: `batchplane local stop` first"
+            )
+        return current, False
+    port = port or DEFAULT_REGISTRY_PORT
+    binary = next((found for name in REGISTRY_BINARIES if (found := shutil.which(name))), None)
+    if binary is None:
+        raise ToolError("local registry", [], "no registry program on PATH (Debian: apt-get install docker-registry)")
+    if not _port_free(port):
+        raise ToolError(
+            "local registry",
+            [],
+            f"port {port} on 127.0.0.1 is taken by another program: choose another with --registry-port",
+        )
+    home = repo / STATE_DIR / "registry"
+    (home / "data").mkdir(parents=True, exist_ok=True)
+    config = home / "config.yml"
+    config.write_text(registry_config(port, (home / "data").resolve()), encoding="utf-8")
+    log = repo / STATE_DIR / "registry.log"
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [binary, "serve", str(config)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    state = RegistryState(pid=process.pid, port=port, log=str(log))
+    deadline = time.monotonic() + timeout
+    while not _registry_answers(state.host):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process.pid)
+            raise ToolError("local registry", [binary, "serve", str(config)], f"did not start (see {log})")
+        time.sleep(0.2)
+    _registry_state_path(repo).write_text(
+        json.dumps({"pid": state.pid, "port": state.port, "log": state.log}) + "\n", encoding="utf-8"
+    )
+    return state, True
+
+
+def stop_registry(repo: Path) -> RegistryState | None:
+    """Stop the registry recorded for this repository (by PID); None when none ran."""
+    path = _registry_state_path(repo)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        state = RegistryState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if _alive(state.pid):
+        stop_process(state.pid)
+    path.unlink(missing_ok=True)
     return state

@@ -16,3 +16,4 @@ EnvOption = Annotated[
     list[str] | None,
     typer.Option("--env", "-e", help="Environment to act on; repeat for several (default: all)."),
 ]
+LocalOption = Annotated[bool, typer.Option("--local", help="Act on the embedded local AWS (see `local start`).")]

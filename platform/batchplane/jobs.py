@@ -1,0 +1,232 @@
+"""Submit job types of an environment, follow them, read their logs.
+
+Names follow the renderer: the job definition and queue of job ``j`` on queue
+``q`` in environment ``e`` of platform ``p`` are ``p-e-j`` and ``p-e-q``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from batchplane.errors import BatchplaneError, ExitCode, ToolError
+from batchplane.local import EmulatorState, emulator_client
+from batchplane.spec.loader import Spec
+
+DONE = ("SUCCEEDED", "FAILED")
+DEFAULT_LOG_GROUP = "/aws/batch/job"  # where Batch writes when a job sets no awslogs group
+MAX_ARRAY_SIZE = 10_000
+_REF = re.compile(r"Ref::([A-Za-z0-9_.-]+)")
+
+
+class JobFailedError(BatchplaneError):
+    """A job that was waited for ended FAILED."""
+
+    exit_code = ExitCode.TOOL_FAILED
+
+
+class JobUsageError(BatchplaneError):
+    """A job name, parameter or size the spec does not allow."""
+
+    exit_code = ExitCode.USAGE
+
+
+@dataclass(frozen=True)
+class Clients:
+    batch: Any
+    logs: Any
+
+
+def clients(spec: Spec, environment: str, emulator: EmulatorState | None) -> Clients:
+    """Batch and Logs clients for an environment: the emulator's (as its account) or AWS's."""
+    region = spec.platform.region
+    if emulator is not None:
+        account = spec.platform.environments[environment].account_id
+        return Clients(
+            emulator_client(emulator.endpoint, account, "batch", region),
+            emulator_client(emulator.endpoint, account, "logs", region),
+        )
+    import boto3
+
+    return Clients(boto3.client("batch", region_name=region), boto3.client("logs", region_name=region))
+
+
+def _aws(action: str, call: Callable[[], Any]) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call()
+    except (BotoCoreError, ClientError) as exc:
+        raise ToolError("aws", [], f"{action}: {exc}") from None
+
+
+def parse_parameters(items: list[str]) -> dict[str, str]:
+    """``k=v`` pairs from the command line."""
+    parameters: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise JobUsageError(f"--param takes NAME=VALUE, got {item!r}")
+        parameters[key.strip()] = value
+    return parameters
+
+
+@dataclass(frozen=True)
+class Submission:
+    job_id: str
+    job_name: str
+    queue: str
+    definition: str
+    parameters: dict[str, str]
+    array_size: int | None
+
+
+def submission(
+    spec: Spec, environment: str, name: str, parameters: dict[str, str], array_size: int | None
+) -> Submission:
+    """What to submit for job type ``name``: its queue, definition, and checked parameters."""
+    platform = spec.platform
+    if name not in platform.jobs:
+        raise JobUsageError(f"no job named {name!r} in {spec.path.name} (known: {', '.join(sorted(platform.jobs))})")
+    job = spec.env(environment).jobs[name]
+    known = set(job.parameters or {}) | {m.group(1) for part in job.command for m in _REF.finditer(part)}
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        listed = ", ".join(sorted(known)) or "none"
+        raise JobUsageError(f"job {name} has no parameter {', '.join(unknown)} (known: {listed})")
+    if array_size is not None and not 2 <= array_size <= MAX_ARRAY_SIZE:
+        raise JobUsageError(f"--array-size must be between 2 and {MAX_ARRAY_SIZE}, got {array_size}")
+    prefix = f"{platform.name}-{environment}"
+    return Submission("", f"{prefix}-{name}", f"{prefix}-{job.queue}", f"{prefix}-{name}", parameters, array_size)
+
+
+def submit(batch: Any, wanted: Submission) -> Submission:
+    """Submit to the latest active revision of the definition; returns it with its job id."""
+    request: dict[str, Any] = {
+        "jobName": wanted.job_name,
+        "jobQueue": wanted.queue,
+        "jobDefinition": wanted.definition,
+    }
+    if wanted.parameters:
+        request["parameters"] = wanted.parameters
+    if wanted.array_size:
+        request["arrayProperties"] = {"size": wanted.array_size}
+    answer = _aws(f"submit {wanted.job_name} to {wanted.queue}", lambda: batch.submit_job(**request))
+    return Submission(
+        str(answer["jobId"]), wanted.job_name, wanted.queue, wanted.definition, wanted.parameters, wanted.array_size
+    )
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    name: str
+    status: str
+    reason: str | None
+    exit_code: int | None
+    definition: str
+    log_group: str | None
+    log_stream: str | None
+    attempts: int
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "name": self.name,
+            "status": self.status,
+            "reason": self.reason,
+            "exit_code": self.exit_code,
+            "job_definition": self.definition,
+            "log_group": self.log_group,
+            "log_stream": self.log_stream,
+            "attempts": self.attempts,
+        }
+
+
+def status(batch: Any, job_id: str) -> JobStatus:
+    found = _aws(f"describe job {job_id}", lambda: batch.describe_jobs(jobs=[job_id]))["jobs"]
+    if not found:
+        raise JobUsageError(f"no job with id {job_id} (in this environment's account and region)")
+    job = found[0]
+    container = job.get("container") or {}
+    options = (container.get("logConfiguration") or {}).get("options") or {}
+    return JobStatus(
+        job_id=str(job["jobId"]),
+        name=str(job.get("jobName", "")),
+        status=str(job["status"]),
+        reason=job.get("statusReason"),
+        exit_code=container.get("exitCode"),
+        definition=str(job.get("jobDefinition", "")),
+        log_group=options.get("awslogs-group") or (DEFAULT_LOG_GROUP if container.get("logStreamName") else None),
+        log_stream=container.get("logStreamName"),
+        attempts=len(job.get("attempts") or []),
+    )
+
+
+def wait(
+    batch: Any,
+    job_id: str,
+    *,
+    poll: float = 2.0,
+    timeout: float | None = None,
+    on_change: Callable[[JobStatus], None] | None = None,
+) -> JobStatus:
+    """Poll until the job ends; reports every status change. Raises JobFailedError when it FAILED."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seen = ""
+    while True:
+        current = status(batch, job_id)
+        if current.status != seen and on_change is not None:
+            on_change(current)
+        seen = current.status
+        if current.done:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            raise ToolError("aws", [], f"job {job_id} still {current.status} after {timeout:.0f} s")
+        time.sleep(poll)
+    if current.status == "FAILED":
+        detail = f" (exit code {current.exit_code})" if current.exit_code is not None else ""
+        raise JobFailedError(f"job {current.name} ({job_id}) FAILED: {current.reason or 'no reason given'}{detail}")
+    return current
+
+
+def log_lines(logs: Any, job: JobStatus) -> Iterator[str]:
+    """The job's log lines from CloudWatch Logs, oldest first.
+
+    The job's own awslogs group is read first; where that stream does not
+    exist, Batch's default group ``/aws/batch/job`` (the emulator writes every
+    job there, whatever the definition says).
+    """
+    if job.log_stream is None:
+        raise JobUsageError(f"job {job.job_id} has no log stream yet (status {job.status})")
+    from botocore.exceptions import ClientError
+
+    groups = list(dict.fromkeys(g for g in (job.log_group, DEFAULT_LOG_GROUP) if g))
+    for position, group in enumerate(groups):
+        token: str | None = None
+        try:
+            while True:
+                request: dict[str, Any] = {
+                    "logGroupName": group,
+                    "logStreamName": job.log_stream,
+                    "startFromHead": True,
+                }
+                if token:
+                    request["nextToken"] = token
+                page = logs.get_log_events(**request)
+                for event in page.get("events", []):
+                    yield str(event.get("message", "")).rstrip("\n")
+                if not page.get("events") or page.get("nextForwardToken") in (None, token):
+                    return
+                token = page["nextForwardToken"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code != "ResourceNotFoundException" or position == len(groups) - 1:
+                raise ToolError("aws", [], f"read logs of {job.job_id} from {group}/{job.log_stream}: {exc}") from None
