@@ -62,6 +62,46 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
             "aws_iam_policy_document.fail_unresolved_principal",
         },
     ),
+    "CKV_BP_5": (
+        {
+            "aws_batch_job_definition.pass_distinct_literal_arns",
+            "aws_batch_job_definition.pass_eks_service_account",
+            "aws_batch_job_definition.pass_module_shape",
+            "aws_batch_job_definition.pass_multinode_separate_roles",
+            "aws_batch_job_definition.pass_no_job_role",
+            "aws_batch_job_definition.pass_separate_roles",
+        },
+        {
+            "aws_batch_job_definition.fail_ecs_task_role_is_execution_role",
+            "aws_batch_job_definition.fail_literal_next_to_reference",
+            "aws_batch_job_definition.fail_same_literal_arn",
+            "aws_batch_job_definition.fail_same_reference",
+            "aws_batch_job_definition.fail_unresolved_document",
+        },
+    ),
+    "CKV_BP_6": (
+        {
+            "aws_iam_policy_document.pass_not_an_execution_document",
+            "aws_iam_role_policy.pass_execution_document_reference",
+            "aws_iam_role_policy.pass_literal_execution_grants",
+            "aws_iam_role_policy.pass_not_an_execution_policy",
+            "aws_iam_role_policy_attachment.pass_attachment_to_another_role",
+            "module.pass_module_job_shape.aws_iam_policy_document.execution",
+        },
+        {
+            "aws_iam_role_policy.fail_extra_action",
+            "aws_iam_role_policy.fail_not_action",
+            "aws_iam_role_policy.fail_other_document",
+            "aws_iam_role_policy.fail_secrets_on_every_resource",
+            "aws_iam_role_policy.fail_unresolved_action",
+            "aws_iam_role_policy.fail_wildcard_on_execution_role",
+            "aws_iam_role_policy_attachment.fail_attachment_to_execution_role",
+            "module.fail_document_actions_from_items.aws_iam_policy_document.execution",
+            "module.fail_document_extra_action.aws_iam_policy_document.execution",
+            "module.fail_document_logs_on_every_resource.aws_iam_policy_document.execution",
+            "module.fail_document_merged.aws_iam_policy_document.execution",
+        },
+    ),
     "CKV2_BP_1": (
         {"aws_batch_job_definition.pass_with_timeout"},
         {"aws_batch_job_definition.fail_without_timeout"},
@@ -87,6 +127,29 @@ EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
     "CKV_BP_4": (
         {"data.aws_iam_policy_document.pass_ecs_tasks"},
         {"data.aws_iam_policy_document.fail_any_aws_principal"},
+    ),
+    "CKV_BP_5": (
+        {"aws_batch_job_definition.pass_no_job_role", "aws_batch_job_definition.pass_separate_roles"},
+        {
+            "aws_batch_job_definition.fail_multinode_same_role",
+            "aws_batch_job_definition.fail_same_role",
+            "aws_batch_job_definition.fail_unknown_until_apply",
+        },
+    ),
+    "CKV_BP_6": (
+        {
+            "aws_iam_role_policy.pass_execution_grants",
+            "aws_iam_role_policy.pass_not_an_execution_policy",
+            "aws_iam_role_policy_attachment.pass_attachment_to_another_role",
+            "module.pass_module_job_shape.aws_iam_role_policy.execution",
+            "module.pass_module_job_shape.data.aws_iam_policy_document.execution",
+        },
+        {
+            "aws_iam_role_policy.fail_extra_action",
+            "aws_iam_role_policy.fail_wildcard_on_execution_role",
+            "aws_iam_role_policy_attachment.fail_attachment_to_execution_role",
+            "module.fail_document_extra_action.data.aws_iam_policy_document.execution",
+        },
     ),
     "CKV2_BP_1": (
         {"aws_batch_job_definition.pass_with_timeout"},

@@ -42,6 +42,8 @@ _CUSTOM_SEVERITY: dict[str, Severity] = {
     "CKV_BP_2": "critical",
     "CKV_BP_3": "medium",
     "CKV_BP_4": "critical",
+    "CKV_BP_5": "critical",
+    "CKV_BP_6": "high",
     "CKV2_BP_1": "low",
 }
 _IAM_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy")
