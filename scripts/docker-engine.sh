@@ -25,7 +25,7 @@ log_offset=0
 log() { echo "docker-engine: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-engine_answers() { docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
+engine_answers() { command -v docker >/dev/null && docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
 
 our_pid() {
   # Prints the PID from our pidfile when that process is alive and is a dockerd.
@@ -88,8 +88,8 @@ start() {
     log "an engine already answers ($(docker info --format '{{.ServerVersion}}/{{.Driver}}' 2>/dev/null)); nothing to start"
     return 0
   fi
-  command -v docker >/dev/null || die "the docker client is not on PATH"
   install_engine
+  command -v docker >/dev/null || die "the docker client is not on PATH (Debian: apt-get install docker.io)"
   mkdir -p "$state_dir"
   local started=$SECONDS pid driver=${DOCKER_STORAGE_DRIVER:-$(default_driver)}
   if pid=$(our_pid); then

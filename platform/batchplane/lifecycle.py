@@ -153,7 +153,8 @@ def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
         environment = platform.environments[root]
         account, needs_approval = environment.account_id, environment.needs_approval
     if emulator is None:
-        return Target(spec.root, root, spec.root / "environments" / root, local=False, needs_approval=needs_approval)
+        repo = spec.root.resolve()
+        return Target(repo, root, repo / "environments" / root, local=False, needs_approval=needs_approval)
     access_key = bootstrap_account(emulator.endpoint, account, platform.region)
     registry = running_registry(spec.root)
     jobs = LocalJobs(
@@ -166,7 +167,7 @@ def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
         ensure_state_bucket(emulator.endpoint, s3)
     workdir = prepare_workdir(spec.root, root, emulator.endpoint, account, s3=s3, jobs=jobs)
     instance = f"local:{emulator.port}:{emulator.pid}"
-    return Target(spec.root, root, workdir, local=True, needs_approval=needs_approval, instance=instance)
+    return Target(spec.root.resolve(), root, workdir, local=True, needs_approval=needs_approval, instance=instance)
 
 
 def fingerprint(target: Target) -> str:

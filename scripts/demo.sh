@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The main job, end to end on one machine (what `make demo` runs, inside scripts/with-docker.sh):
+# start the local AWS and registry, `up` dev (images built, pushed, pinned; Terraform applied),
+# upload the sample CSV, run csv-ingest, print its logs and the rows it wrote to DynamoDB.
+# Stops the local AWS and registry afterwards if it started them.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bin=${BIN:-.venv/bin}
+env=${DEMO_ENV:-dev}
+started=$("$bin/batchplane" local status --json | grep -q '"running": true' && echo no || echo yes)
+stop_local() { if [[ $started == yes ]]; then "$bin/batchplane" local stop; fi; }
+trap stop_local EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+begin=$SECONDS
+step "batchplane validate && batchplane render"
+"$bin/batchplane" validate
+"$bin/batchplane" render
+step "batchplane local start"
+"$bin/batchplane" local start
+step "batchplane up --env $env --local"
+"$bin/batchplane" up --env "$env" --local
+step "upload the sample CSV"
+"$bin/python" scripts/demo_data.py seed "$env"
+step "batchplane jobs submit csv-ingest --env $env --local --wait"
+# --json: the final status on stdout; progress goes to stderr. A FAILED job exits 5 here.
+result=$("$bin/batchplane" jobs submit csv-ingest --env "$env" --local --wait --json)
+job_id=$("$bin/python" -c 'import json, sys; print(json.load(sys.stdin)["job_id"])' <<<"$result")
+step "batchplane jobs logs $job_id --env $env --local"
+"$bin/batchplane" jobs logs "$job_id" --env "$env" --local
+step "the rows csv-ingest wrote"
+"$bin/python" scripts/demo_data.py rows "$env"
+printf '\ndemo: job %s SUCCEEDED; %d s in all\n' "$job_id" "$((SECONDS - begin))"
