@@ -270,15 +270,16 @@ def job_environment(endpoint: str, region: str, access_key_id: str) -> dict[str,
 def local_jobs(values: Mapping[str, Any], registry_host: str | None, environment: Mapping[str, str]) -> dict[str, Any]:
     """The ``jobs`` variable of a root, made runnable on the emulator.
 
-    Images come from the local registry (same repository path and digest:
-    a digest names the same image in every registry), and each container gets
-    ``environment`` on top of its own.
+    Images come from the local registry (same ``<platform>/<image>`` path and
+    digest: a digest names the same image in every registry), and each
+    container gets ``environment`` on top of its own.
     """
     jobs: dict[str, Any] = {}
     for name, job in values.items():
         image = str(job["image"])
         if registry_host is not None:
-            _, _, path = image.partition("/")
+            # An external registry's URL may carry a path of its own; the local one has none.
+            path = "/".join(image.split("/")[-2:])
             image = f"{registry_host}/{path}"
         jobs[name] = {**job, "image": image, "environment": {**(job.get("environment") or {}), **environment}}
     return jobs
@@ -527,7 +528,8 @@ def registry_config(port: int, storage: Path) -> str:
         "# written by batchplane local start\n"
         "version: 0.1\n"
         "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+        # Quoted (JSON is YAML): a path may hold ": " or " #".
+        f"storage:\n  filesystem:\n    rootdirectory: {json.dumps(str(storage))}\n  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
 
