@@ -341,7 +341,15 @@ def _unreachable(message: str) -> bool:
     lowered = message.lower()
     return any(
         s in lowered
-        for s in ("connection refused", "dial tcp", "i/o timeout", "no such host", "eof", "connection reset", "503")
+        for s in (
+            "connection refused",
+            "dial tcp",
+            "i/o timeout",
+            "no such host",
+            ": eof",
+            "connection reset",
+            "503 service unavailable",
+        )
     )
 
 

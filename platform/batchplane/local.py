@@ -513,13 +513,15 @@ def running_registry(repo: Path) -> RegistryState | None:
     return state if _alive(state.pid) and _registry_answers(state.host) else None
 
 
-def require_registry(repo: Path) -> RegistryState:
-    state = running_registry(repo)
-    if state is None:
+def registry_host(repo: Path) -> str:
+    """Where `local start` put the registry. Not probed here: a push that finds it gone retries, then fails."""
+    try:
+        data = json.loads(_registry_state_path(repo).read_text(encoding="utf-8"))
+        return f"127.0.0.1:{int(data['port'])}"
+    except (OSError, ValueError, KeyError, TypeError):
         raise ToolError(
-            "local registry", [], "not running: `batchplane local start` starts it (it needs Debian's docker-registry)"
-        )
-    return state
+            "local registry", [], "not started: `batchplane local start` starts it (it needs Debian's docker-registry)"
+        ) from None
 
 
 def registry_config(port: int, storage: Path) -> str:

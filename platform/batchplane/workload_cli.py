@@ -51,7 +51,7 @@ def images_build(
         raise typer.BadParameter("--push records digests for one environment: name it with --env", param_hint="--env")
     if env is not None:
         _environment(loaded, env)
-    registry = images.registry_for(loaded, local.require_registry(loaded.root).host if use_local else None)
+    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
     results = images.build_images(
         loaded,
         names or None,
@@ -159,7 +159,7 @@ def up(
     loaded = _load(spec)
     environment = _environment(loaded, env)
     emulator = local.require_emulator(loaded.root) if use_local else None
-    registry = images.registry_for(loaded, local.require_registry(loaded.root).host if use_local else None)
+    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
     result = bring_up(
         loaded.path, environment, emulator=emulator, registry=registry, approved=approve_production, say=console.note
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import socket
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from batchplane.local import emulator_client, read_state
+from batchplane.lock import ImageLock, LockEntry, write_lock
+from batchplane.spec import load_spec
 from tests.conftest import REPO
 
 
@@ -50,12 +53,31 @@ class LocalRepo:
         return plans[0]
 
 
-def make_local_repo(target: Path) -> LocalRepo:
+def pin_production(root: Path) -> None:
+    """Stand-in digests for the production tiers, which refuse unpinned images (these tests run no job)."""
+    spec = load_spec(root / "platform.yaml")
+    entries = {
+        image: {
+            env: LockEntry(digest=f"sha256:{hashlib.sha256(image.encode()).hexdigest()}", tag="t", source_hash="t")
+            for env, settings in spec.platform.environments.items()
+            if settings.tier == "production"
+        }
+        for image in {job.image for job in spec.platform.jobs.values()}
+    }
+    write_lock(root, ImageLock(images=entries))
+
+
+def make_local_repo(target: Path, *, pinned: bool = True) -> LocalRepo:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
-    for name in ("job_images", "environments", "modules"):
-        shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    for name in ("job_images", "environments", "modules", "policies"):
+        shutil.copytree(
+            REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__")
+        )
     repo = LocalRepo(target)
-    started = repo.run("local", "start", "--port", str(free_port()), timeout=120)
+    if pinned:
+        pin_production(target)
+        assert repo.run("render").returncode == 0
+    started = repo.run("local", "start", "--port", str(free_port()), "--registry-port", str(free_port()), timeout=120)
     assert started.returncode == 0, started.stderr
     return repo
