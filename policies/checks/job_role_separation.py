@@ -75,7 +75,10 @@ class JobRoleIsNotExecutionRole(BaseResourceCheck):
 
 
 def _value(conf: dict[str, list[Any]], key: str) -> Any:
+    """The property's value; None when it is absent (a plan of an update stores unused ones as "")."""
     value = unwrap(conf.get(key))
+    if isinstance(value, str) and not value.strip():
+        return None
     return None if value in (None, [], [None]) else value
 
 

@@ -129,7 +129,11 @@ EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
         {"data.aws_iam_policy_document.fail_any_aws_principal"},
     ),
     "CKV_BP_5": (
-        {"aws_batch_job_definition.pass_no_job_role", "aws_batch_job_definition.pass_separate_roles"},
+        {
+            "aws_batch_job_definition.pass_no_job_role",
+            "aws_batch_job_definition.pass_separate_roles",
+            "aws_batch_job_definition.pass_update_with_empty_properties",
+        },
         {
             "aws_batch_job_definition.fail_multinode_same_role",
             "aws_batch_job_definition.fail_same_role",
