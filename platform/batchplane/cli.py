@@ -27,7 +27,7 @@ from batchplane.policy.command import check
 from batchplane.render import compare, render, write
 from batchplane.spec import Spec, find_spec, load_spec
 from batchplane.spec.schema import spec_json_schema
-from batchplane.workload_cli import images_app, jobs_app, up
+from batchplane.workload_cli import images_app, jobs_app, promote, up
 
 
 @dataclass
@@ -192,6 +192,7 @@ app.command()(check)
 app.add_typer(images_app, name="images")
 app.add_typer(jobs_app, name="jobs")
 app.command()(up)
+app.command()(promote)
 
 
 # --- lifecycle ----------------------------------------------------------------

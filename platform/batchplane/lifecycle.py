@@ -20,6 +20,7 @@ from typing import Any
 from python_terraform import IsFlagged
 
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, ToolError
+from batchplane.history import record_applied
 from batchplane.local import (
     EmulatorState,
     LocalJobs,
@@ -360,6 +361,14 @@ def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> No
         meta_path.unlink(missing_ok=True)
         plan_file.unlink(missing_ok=True)
     record_converged(target)
+    if target.root != SHARED_ROOT:
+        # The digests this root was rendered with (target_for checked it matches the lock): promote's evidence.
+        pinned = {
+            image: entries[target.root].digest
+            for image, entries in read_lock(target.repo).images.items()
+            if target.root in entries
+        }
+        record_applied(target.repo, target.root, pinned, local=target.local)
 
 
 # --- what was last applied ----------------------------------------------------

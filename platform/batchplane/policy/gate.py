@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from batchplane.lock import read_lock
+from batchplane.lock import ImageLock, read_lock
 from batchplane.policy import rules
 from batchplane.policy.findings import Finding, Outcome
 from batchplane.policy.waivers import apply_waivers
@@ -21,11 +21,14 @@ class Request:
     spec_only: bool = False
     plan: Path | None = None
     today: dt.date | None = None
+    lock: ImageLock | None = None
+    """The image lock to judge (default: the repository's): `promote` checks the lock it would write."""
 
 
 def run_check(spec: Spec, request: Request) -> Outcome:
     """Every finding of the gate for the requested environments, waivers applied."""
-    outcome = rules.evaluate(spec, request.environments, read_lock(spec.root))
+    lock = request.lock if request.lock is not None else read_lock(spec.root)
+    outcome = rules.evaluate(spec, request.environments, lock)
     if not request.spec_only:
         from batchplane.policy.checkov_adapter import check  # imports checkov: seconds, so only when needed
 
