@@ -1,0 +1,57 @@
+"""``batchplane diff``: how two environments differ.
+
+Registered on the main app by :mod:`batchplane.cli` (``app.command()(diff)``);
+parsing and printing only, the work is in :mod:`batchplane.envdiff`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from batchplane import console
+from batchplane.envdiff import LineKind, environment_diff, report_lines
+from batchplane.lock import read_lock
+from batchplane.options import JsonOption, SpecOption
+from batchplane.spec import Spec, find_spec, load_spec
+
+STYLES: dict[LineKind, str] = {
+    "title": "bold",
+    "heading": "bold",
+    "value": "",
+    "removed": "red",
+    "added": "green",
+    "hunk": "cyan",
+    "context": "dim",
+}
+
+
+def _environment(spec: Spec, env: str, option: str) -> str:
+    if env not in spec.environments:
+        raise typer.BadParameter(f"{env} (the spec has: {', '.join(spec.environments)})", param_hint=option)
+    return env
+
+
+def diff(
+    from_env: Annotated[str, typer.Option("--from", help="The environment to compare from (e.g. test).")],
+    to_env: Annotated[str, typer.Option("--to", help="The environment to compare to (e.g. prod).")],
+    spec: SpecOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show how two environments differ: resolved spec values, image digests, rendered Terraform. Always exit 0."""
+    loaded = load_spec(spec if spec is not None else find_spec(Path.cwd()))
+    source, target = _environment(loaded, from_env, "--from"), _environment(loaded, to_env, "--to")
+    result = environment_diff(loaded, read_lock(loaded.root), source, target)
+    if as_json:
+        console.print_json(result.as_dict())
+        return
+    for line, kind in report_lines(result):
+        console.out.print(Text(line, style=STYLES[kind]))
+    if not result.empty:
+        console.note(
+            f"{result.value_count} spec value(s), {len(result.images)} image digest(s) differ "
+            "(Terraform diffs without account ids, environment names and networks)"
+        )
