@@ -13,21 +13,34 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click.core import Context as ClickContext  # the Context TyperGroup.invoke is typed with
 from typer.core import TyperGroup
 
-from batchplane import __version__, console, lifecycle, local
+from batchplane import __version__, console, local
+from batchplane.envdiff_cli import diff
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
 from batchplane.lock import read_lock
 from batchplane.options import EnvOption, JsonOption, LocalOption, SpecOption
 from batchplane.policy.command import check
-from batchplane.render import compare, render, write
 from batchplane.spec import Spec, find_spec, load_spec
 from batchplane.spec.schema import spec_json_schema
 from batchplane.workload_cli import images_app, jobs_app, promote, up
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from batchplane import lifecycle
+
+
+def _lifecycle() -> ModuleType:
+    """The lifecycle module, imported on first use: terraform, the renderer and the gate take
+    a while to load, and `check --spec-only` (a pre-commit hook) needs none of them."""
+    import batchplane.lifecycle
+
+    return batchplane.lifecycle
 
 
 @dataclass
@@ -146,6 +159,8 @@ def render_command(
     as_json: JsonOption = False,
 ) -> None:
     """Render environments/ (shared ECR root and one root per environment) from the spec."""
+    from batchplane.render import compare, render, write
+
     loaded = _load(spec)
     _unknown_envs(loaded, env)
     rendered = render(loaded, read_lock(loaded.root), env)
@@ -193,6 +208,7 @@ app.add_typer(images_app, name="images")
 app.add_typer(jobs_app, name="jobs")
 app.command()(up)
 app.command()(promote)
+app.command()(diff)
 
 
 # --- lifecycle ----------------------------------------------------------------
@@ -206,7 +222,7 @@ app.add_typer(local_app, name="local")
 
 
 def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool) -> list[str]:
-    known = lifecycle.roots_of(spec)
+    known: list[str] = _lifecycle().roots_of(spec)
     if envs:
         unknown = sorted(set(envs) - set(known))
         if unknown:
@@ -226,7 +242,9 @@ def _targets(
 ) -> list[lifecycle.Target]:
     """The roots asked for, each prepared (a local working copy with --local)."""
     emulator = _emulator(spec, use_local)
-    return [lifecycle.target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)]
+    return [
+        _lifecycle().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)
+    ]
 
 
 def _plan_all(
@@ -234,17 +252,17 @@ def _plan_all(
 ) -> list[lifecycle.PlanResult]:
     """Init one by one (terraform's plugin cache is not safe for concurrent installs), then plan in parallel."""
     for target in targets:
-        lifecycle.init(target)
+        _lifecycle().init(target)
     progress = sink if len(targets) == 1 else None
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
-        return list(pool.map(lambda t: lifecycle.plan(t, progress, purpose=purpose), targets))
+        return list(pool.map(lambda t: _lifecycle().plan(t, progress, purpose=purpose), targets))
 
 
 def _gate_plans(spec: Spec, targets: list[lifecycle.Target], results: list[lifecycle.PlanResult]) -> None:
     """The policy gate on every plan that changes something; a failing plan is discarded (exit 4)."""
     for target, result in zip(targets, results, strict=True):
         if result.has_changes:
-            lifecycle.gate_plan(spec, target, result)
+            _lifecycle().gate_plan(spec, target, result)
 
 
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
@@ -269,7 +287,7 @@ def plan(
     loaded = _load(spec)
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
-        lifecycle.refuse_unpinned(loaded, target.root)
+        _lifecycle().refuse_unpinned(loaded, target.root)
     results = _plan_all(targets, _sink(as_json), purpose="apply")
     for result in results:
         if not as_json:
@@ -295,14 +313,14 @@ def apply(
     loaded = _load(spec)
     for target in _targets(loaded, env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "apply")
-        lifecycle.require_approval(target, approved, "apply")
-        lifecycle.refuse_unpinned(loaded, target.root)
-        if auto_approve and not (target.plan_dir / lifecycle.META_FILE).is_file():
-            lifecycle.init(target)
-            _gate_plans(loaded, [target], [lifecycle.plan(target, _sink(as_json))])
-        lifecycle.apply(target, approved=approved, sink=_sink(as_json))
+        _lifecycle().require_approval(target, approved, "apply")
+        _lifecycle().refuse_unpinned(loaded, target.root)
+        if auto_approve and not (target.plan_dir / _lifecycle().META_FILE).is_file():
+            _lifecycle().init(target)
+            _gate_plans(loaded, [target], [_lifecycle().plan(target, _sink(as_json))])
+        _lifecycle().apply(target, approved=approved, sink=_sink(as_json))
         if as_json:
-            results.append({"environment": target.root, "local": target.local, "outputs": lifecycle.outputs(target)})
+            results.append({"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)})
         if not as_json:
             console.out.print(f"{target.label}: applied")
     if as_json:
@@ -325,8 +343,8 @@ def destroy(
     """Destroy everything terraform manages in an environment."""
     for target in _targets(_load(spec), env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "destroy")
-        lifecycle.init(target)
-        lifecycle.destroy(target, approved=approved, sink=_sink(False))
+        _lifecycle().init(target)
+        _lifecycle().destroy(target, approved=approved, sink=_sink(False))
         console.out.print(f"{target.label}: destroyed")
 
 
@@ -361,8 +379,8 @@ def output(
     """Print an environment's Terraform outputs as JSON."""
     values = {}
     for target in _targets(_load(spec), env, False, use_local, default_all=False):
-        lifecycle.init(target)
-        values[target.root] = lifecycle.outputs(target)
+        _lifecycle().init(target)
+        values[target.root] = _lifecycle().outputs(target)
     console.print_json(values if len(values) > 1 else next(iter(values.values())))
 
 

@@ -7,16 +7,18 @@ parsing and printing only, the work is in :mod:`batchplane.envdiff`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from batchplane import console
-from batchplane.envdiff import LineKind, environment_diff, report_lines
 from batchplane.lock import read_lock
 from batchplane.options import JsonOption, SpecOption
 from batchplane.spec import Spec, find_spec, load_spec
+
+if TYPE_CHECKING:
+    from batchplane.envdiff import LineKind
 
 STYLES: dict[LineKind, str] = {
     "title": "bold",
@@ -42,6 +44,8 @@ def diff(
     as_json: JsonOption = False,
 ) -> None:
     """Show how two environments differ: resolved spec values, image digests, rendered Terraform. Always exit 0."""
+    from batchplane.envdiff import environment_diff, report_lines  # renders: loaded only when used
+
     loaded = load_spec(spec if spec is not None else find_spec(Path.cwd()))
     source, target = _environment(loaded, from_env, "--from"), _environment(loaded, to_env, "--to")
     result = environment_diff(loaded, read_lock(loaded.root), source, target)

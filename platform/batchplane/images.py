@@ -30,8 +30,6 @@ import subprocess
 import tarfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -211,6 +209,9 @@ class Registry:
 
     def has(self, repository: str, digest: str) -> bool:
         """Whether the registry still holds ``repository@digest`` (False when unsure)."""
+        import urllib.error  # late: http.client costs ~60 ms at start-up
+        import urllib.request
+
         path = repository.removeprefix(f"{self.host}/")
         if self.kind == "ecr":
             import boto3

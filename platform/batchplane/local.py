@@ -20,15 +20,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from batchplane.errors import ToolError
-from batchplane.render.roots import to_json
 
 WORK_DIR = ".batchplane/work"
 OVERRIDE_FILE = "batchplane_local_override.tf"
@@ -155,6 +152,8 @@ def prepare_workdir(
     if isinstance(network, dict) and not network.get("create"):
         # The emulator cannot hold an existing network's ids: a stand-in network takes its place.
         local_vars["network"] = {**STAND_IN_NETWORK, "assign_public_ip": bool(network.get("assign_public_ip"))}
+    from batchplane.render.roots import to_json  # the renderer's JSON style; imported late (jinja2 is slow to load)
+
     (target / LOCAL_VARS_FILE).write_text(to_json(local_vars), encoding="utf-8")
     return target
 
@@ -320,6 +319,9 @@ def start_emulator(port: int, log: Path) -> subprocess.Popen[bytes]:
 
 def wait_until_healthy(endpoint: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
     """Block until the emulator answers, or raise ToolError."""
+    import urllib.error  # late: http.client costs ~60 ms at start-up
+    import urllib.request
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -398,6 +400,9 @@ def _alive(pid: int) -> bool:
 
 
 def _answers(endpoint: str) -> bool:
+    import urllib.error  # late: http.client costs ~60 ms at start-up
+    import urllib.request
+
     try:
         with urllib.request.urlopen(f"{endpoint}{HEALTH_PATH}", timeout=10):
             return True
@@ -494,6 +499,9 @@ def _registry_state_path(repo: Path) -> Path:
 
 
 def _registry_answers(host: str) -> bool:
+    import urllib.error  # late: http.client costs ~60 ms at start-up
+    import urllib.request
+
     try:
         with urllib.request.urlopen(f"http://{host}/v2/", timeout=5):
             return True
