@@ -34,6 +34,7 @@ system-packages:
 	  command -v git >/dev/null || missing="$$missing git"; \
 	  [ -f /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
 	  command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	  command -v dot >/dev/null || missing="$$missing graphviz"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -1,0 +1,72 @@
+"""``batchplane graph``: a picture of one environment for reviews.
+
+Register with ``app.command()(graph)``; parsing and printing only, the work is
+in :mod:`batchplane.graph`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchplane import console
+from batchplane.graph import FORMAT_SUFFIXES, GraphFormat, build_graph, render_graph
+from batchplane.options import SpecOption
+from batchplane.spec import find_spec, load_spec
+
+GraphEnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment to draw.")]
+GraphFormatOption = Annotated[
+    GraphFormat | None,
+    typer.Option(
+        "--format", "-f", help="Output format (default: from the --output suffix; mermaid on stdout without one)."
+    ),
+]
+GraphOutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+AwsNamesOption = Annotated[
+    bool, typer.Option("--aws-names", help="Also show each resource's AWS name (<platform>-<env>-<name>).")
+]
+
+
+def _format(fmt: GraphFormat | None, output: Path | None) -> GraphFormat:
+    if fmt is not None:
+        return fmt
+    if output is None:
+        return GraphFormat.mermaid
+    found = FORMAT_SUFFIXES.get(output.suffix.lower())
+    if found is None:
+        known = ", ".join(FORMAT_SUFFIXES)
+        raise typer.BadParameter(
+            f"cannot tell the format from {output.name!r} (known suffixes: {known}): add --format",
+            param_hint="--output",
+        )
+    return found
+
+
+def graph(
+    env: GraphEnvOption,
+    fmt: GraphFormatOption = None,
+    output: GraphOutputOption = None,
+    aws_names: AwsNamesOption = False,
+    spec: SpecOption = None,
+) -> None:
+    """Draw an environment: schedules and triggers -> jobs -> queues -> compute environments."""
+    chosen = _format(fmt, output)
+    if output is None and chosen is GraphFormat.png and sys.stdout.isatty():
+        raise typer.BadParameter("PNG is binary: write it to a file with --output FILE.png", param_hint="--format")
+    loaded = load_spec(spec if spec is not None else find_spec(Path.cwd()))
+    if env not in loaded.environments:
+        raise typer.BadParameter(f"{env} (the spec has: {', '.join(loaded.environments)})", param_hint="--env")
+    data = render_graph(build_graph(loaded.env(env), env), chosen, aws_names=aws_names)
+    if output is None:
+        # Bytes, not text: PNG is binary, and text formats must reach a pipe byte for byte.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    elif output.is_file() and output.read_bytes() == data:
+        console.note(f"{output}: up to date")
+    else:
+        output.write_bytes(data)
+        console.note(f"wrote {output} ({chosen.value}, {len(data)} bytes)")
