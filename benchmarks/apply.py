@@ -33,7 +33,8 @@ def free_port() -> int:
 def copy_repo(target: Path) -> Path:
     target.mkdir(parents=True)
     shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
-    for name in ("job_images", "environments", "modules"):
+    # policies/: batchplane's plan runs the policy gate, whose custom checks live there.
+    for name in ("job_images", "environments", "modules", "policies"):
         shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     return target
 

@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 from batchplane import __version__, console, local
 from batchplane.envdiff_cli import diff
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
+from batchplane.graph_cli import graph
 from batchplane.lock import read_lock
 from batchplane.options import EnvOption, JsonOption, LocalOption, SpecOption
 from batchplane.policy.command import check
@@ -209,6 +210,7 @@ app.add_typer(jobs_app, name="jobs")
 app.command()(up)
 app.command()(promote)
 app.command()(diff)
+app.command()(graph)
 
 
 # --- lifecycle ----------------------------------------------------------------

@@ -73,3 +73,28 @@ def test_a_second_concurrent_apply_is_refused_by_the_lock_and_state_stays_intact
     assert second.returncode == 5
     assert "locked" in second.stderr
     assert repo.plan_json("dev")["has_changes"] is False
+
+
+def test_ctrl_c_during_apply_stops_terraform_gracefully_and_the_state_stays_consistent(repo: LocalRepo) -> None:
+    destroyed = repo.run("destroy", "--env", "dev", "--local")
+    assert destroyed.returncode == 0, destroyed.stderr[-2000:]
+    assert repo.run("plan", "--env", "dev", "--local").returncode == 0
+    apply = repo.start("apply", "--env", "dev", "--local")
+    assert apply.stderr is not None
+    # Interrupt once terraform is creating resources, as a person pressing Ctrl-C would.
+    deadline = time.monotonic() + 300
+    seen: list[str] = []
+    for line in apply.stderr:
+        seen.append(line)
+        if "Creation complete" in line or time.monotonic() > deadline:
+            break
+    apply.send_signal(signal.SIGINT)
+    _, rest = apply.communicate(timeout=600)
+    stderr = "".join(seen) + rest
+    assert apply.returncode == 5, stderr[-3000:]
+    assert "interrupted: terraform stopped gracefully and saved its state" in stderr
+    assert "Traceback" not in stderr
+    # The state was saved and released: a new apply converges and a plan after it is empty.
+    converged = repo.run("apply", "--env", "dev", "--local", "--auto-approve")
+    assert converged.returncode == 0, converged.stderr[-3000:]
+    assert repo.plan_json("dev")["has_changes"] is False

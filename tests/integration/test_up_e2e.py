@@ -159,3 +159,54 @@ def test_unknown_image_and_unpinned_production(repo: LocalRepo) -> None:
     refused = repo.run("plan", "--env", "prod", "--local")
     assert refused.returncode == 4
     assert "promote" in refused.stderr
+
+
+def _image_of(repo: LocalRepo, env: str, account: str) -> str:
+    batch = repo.client("batch", account)
+    found = batch.describe_job_definitions(jobDefinitionName=f"acme-{env}-csv-ingest", status="ACTIVE")
+    latest = max(found["jobDefinitions"], key=lambda d: d["revision"])
+    image: str = latest["containerProperties"]["image"]
+    return image
+
+
+def test_promotion_moves_only_applied_digests_dev_to_test_to_prod(repo: LocalRepo) -> None:
+    # A digest pushed and pinned for dev but never applied there cannot be promoted.
+    job = repo.root / "job_images/csv-ingest/csv_ingest/job.py"
+    job.write_text(job.read_text() + "\n# a change not yet applied in dev\n")
+    pushed = repo.run("images", "build", "csv-ingest", "--push", "--env", "dev", "--local", timeout=600)
+    assert pushed.returncode == 0, pushed.stderr
+    refused = repo.run("promote", "--from", "dev", "--to", "test", "--local")
+    assert refused.returncode == 4
+    assert "no successful apply of dev" in refused.stderr
+    lock = read_lock(repo.root)
+    assert lock.entry("csv-ingest", "test") is None  # nothing written
+
+    _up(repo)  # dev now runs it
+    digest = read_lock(repo.root).entry("csv-ingest", "dev").digest  # type: ignore[union-attr]
+    promoted = repo.run("promote", "--from", "dev", "--to", "test", "--local", "--json")
+    assert promoted.returncode == 0, promoted.stderr
+    assert json.loads(promoted.stdout)["written"] is True
+    assert read_lock(repo.root).entry("csv-ingest", "test").digest == digest  # type: ignore[union-attr]
+    applied = repo.run("apply", "--env", "test", "--local", "--auto-approve", timeout=1200)
+    assert applied.returncode == 0, applied.stderr
+
+    unapproved = repo.run("promote", "--from", "test", "--to", "prod", "--local")
+    assert unapproved.returncode == 4
+    assert "--approve-production" in unapproved.stderr
+    promoted = repo.run("promote", "--from", "test", "--to", "prod", "--local", "--approve-production")
+    assert promoted.returncode == 0, promoted.stderr
+    applied = repo.run("apply", "--env", "prod", "--local", "--auto-approve", "--approve-production", timeout=1200)
+    assert applied.returncode == 0, applied.stderr
+
+    registry = _registry(repo)
+    for env, account in (("dev", "111111111111"), ("test", "222222222222"), ("prod", "333333333333")):
+        assert _image_of(repo, env, account) == f"{registry}/acme/csv-ingest@{digest}", env
+    promotions = [
+        json.loads(line)
+        for line in (repo.root / ".batchplane/local/history.jsonl").read_text().splitlines()
+        if '"promoted"' in line
+    ]
+    assert {(p["from"], p["to"], p["image"]) for p in promotions} >= {
+        ("dev", "test", "csv-ingest"),
+        ("test", "prod", "csv-ingest"),
+    }
