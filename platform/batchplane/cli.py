@@ -260,13 +260,6 @@ def _plan_all(
         return list(pool.map(lambda t: _lifecycle().plan(t, progress, purpose=purpose), targets))
 
 
-def _gate_plans(spec: Spec, targets: list[lifecycle.Target], results: list[lifecycle.PlanResult]) -> None:
-    """The policy gate on every plan that changes something; a failing plan is discarded (exit 4)."""
-    for target, result in zip(targets, results, strict=True):
-        if result.has_changes:
-            _lifecycle().gate_plan(spec, target, result)
-
-
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
     if as_json:
         return None
@@ -290,11 +283,10 @@ def plan(
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
         _lifecycle().refuse_unpinned(loaded, target.root)
-    results = _plan_all(targets, _sink(as_json), purpose="apply")
+    results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json))
     for result in results:
         if not as_json:
             _print_plan(result)
-    _gate_plans(loaded, targets, results)
     if as_json:
         console.print_json({"plans": [r.as_dict() for r in results]})
 
@@ -318,8 +310,7 @@ def apply(
         _lifecycle().require_approval(target, approved, "apply")
         _lifecycle().refuse_unpinned(loaded, target.root)
         if auto_approve and not (target.plan_dir / _lifecycle().META_FILE).is_file():
-            _lifecycle().init(target)
-            _gate_plans(loaded, [target], [_lifecycle().plan(target, _sink(as_json))])
+            _lifecycle().plan_and_gate(loaded, [target], _sink(as_json))
         _lifecycle().apply(target, approved=approved, sink=_sink(as_json))
         if as_json:
             results.append({"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)})

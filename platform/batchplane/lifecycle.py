@@ -13,6 +13,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ from batchplane.local import (
     running_registry,
 )
 from batchplane.lock import read_lock
-from batchplane.policy.findings import Finding, PolicyFailedError
-from batchplane.policy.gate import Request, run_check, unpinned_images
+from batchplane.policy.findings import Finding, Outcome, PolicyFailedError
+from batchplane.policy.gate import Request, run_check, scan_roots, unpinned_images
 from batchplane.render import compare, render
 from batchplane.render.roots import SHARED_ROOT, state_key
 from batchplane.spec.loader import Spec
@@ -313,14 +314,17 @@ def refuse_unpinned(spec: Spec, root: str) -> None:
         )
 
 
-def gate_plan(spec: Spec, target: Target, planned: PlanResult) -> None:
+def gate_plan(spec: Spec, target: Target, planned: PlanResult, *, roots: Future[Outcome] | None = None) -> None:
     """The policy gate on a plan: spec rules, Checkov on the root and on the plan JSON.
 
-    A plan that fails the gate is deleted, so that ``apply`` cannot use it.
+    ``roots``: the Checkov scan of the root, started while terraform planned
+    (see :func:`plan_and_gate`). A plan that fails the gate is deleted, so
+    that ``apply`` cannot use it.
     """
     if target.root not in spec.platform.environments:
         return
-    outcome = run_check(spec, Request([target.root], plan=planned.plan_json))
+    scanned = roots.result() if roots is not None else None
+    outcome = run_check(spec, Request([target.root], plan=planned.plan_json), roots=scanned)
     blocking = outcome.blocking("low")
     if blocking:
         (target.plan_dir / META_FILE).unlink(missing_ok=True)
@@ -329,6 +333,33 @@ def gate_plan(spec: Spec, target: Target, planned: PlanResult) -> None:
             f"the plan of {target.label} fails the policy gate ({len(blocking)} unwaived finding(s)); "
             f"it was discarded:\n{_listed(blocking, spec)}"
         )
+
+
+def plan_and_gate(
+    spec: Spec, targets: list[Target], sink: LineSink | None = None, *, workers: int = 4
+) -> list[PlanResult]:
+    """Init one by one, plan in parallel, then gate every plan that changes something.
+
+    The gate's Checkov scan of each environment's root does not need the plan:
+    it runs while terraform plans (one scan at a time: Checkov is not
+    thread-safe), so the gate only adds the scan of the plan JSON.
+    """
+    for target in targets:
+        init(target)
+    scanner = ThreadPoolExecutor(max_workers=1)
+    try:
+        scans = {
+            t.root: scanner.submit(scan_roots, spec, [t.root]) for t in targets if t.root in spec.platform.environments
+        }
+        progress = sink if len(targets) == 1 else None
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+            results = list(pool.map(lambda t: plan(t, progress), targets))
+        for target, result in zip(targets, results, strict=True):
+            if result.has_changes:
+                gate_plan(spec, target, result, roots=scans.get(target.root))
+        return results
+    finally:
+        scanner.shutdown(wait=False, cancel_futures=True)
 
 
 def require_approval(target: Target, approved: bool, action: str) -> None:

@@ -114,20 +114,22 @@ def _render(spec: Spec) -> int:
     return len(changes.lines())
 
 
+def _plan(target: lifecycle.Target) -> lifecycle.PlanResult:
+    lifecycle.init(target)
+    return lifecycle.plan(target, None)
+
+
 def _converge(target: lifecycle.Target, spec: Spec | None, *, approved: bool, say: Say) -> int:
     """Plan ``target``; when it changes anything, gate the plan and apply it. Returns the change count."""
     if lifecycle.unchanged_since_converged(target):
         say(f"{target.label}: unchanged since its last apply")
         return 0
-    lifecycle.init(target)
-    planned = lifecycle.plan(target, None)
+    planned = lifecycle.plan_and_gate(spec, [target])[0] if spec is not None else _plan(target)
     if not planned.has_changes:
         (target.plan_dir / lifecycle.META_FILE).unlink(missing_ok=True)
         lifecycle.record_converged(target)
         say(f"{target.label}: no changes")
         return 0
-    if spec is not None:
-        lifecycle.gate_plan(spec, target, planned)
     say(f"{target.label}: applying {len(planned.changes)} change(s)")
     lifecycle.apply(target, approved=approved, sink=None)
     say(f"{target.label}: applied")

@@ -233,27 +233,52 @@ def _clear_caches() -> None:
     BaseTerraformCloudsplainingIAMScanner.policy_document_cache.clear()
 
 
-def check(spec: Spec, environments: Sequence[str], plan: Path | None) -> Outcome:
-    """Checkov findings of the shared root (when every environment is checked) and each environment's root."""
+_SCANS = threading.Lock()  # Checkov keeps global state: one scan at a time in this process
+
+
+def _ready(spec: Spec) -> Any:
+    """Checkov imported, configured and loaded with our checks; returns its RunnerFilter class."""
     prepare_environment()
     try:
         from checkov.runner_filter import RunnerFilter
     except ImportError as exc:
         raise ToolError("checkov", [], f"cannot import checkov: {exc} (pip install checkov)") from None
-    directory = _checks_dir(spec)
-    load_custom_checks(directory)
+    load_custom_checks(_checks_dir(spec))
     _memoize_hcl_parsing()
     _reuse_expression_interpreter()
     _memoize_expression_evaluation()
-    roots = list(environments)
-    if set(environments) == set(spec.environments):
-        roots.insert(0, SHARED_ROOT)
-    outcome = Outcome(rule_titles=dict(TITLES))
-    for root in roots:
-        outcome = outcome.merged(_scan_root(spec, root, RunnerFilter(framework=["terraform"])))
+    return RunnerFilter
+
+
+def scan_roots(spec: Spec, environments: Sequence[str]) -> Outcome:
+    """Checkov over the shared root (when every environment is checked) and each environment's root."""
+    with _SCANS:
+        runner_filter = _ready(spec)
+        roots = list(environments)
+        if set(environments) == set(spec.environments):
+            roots.insert(0, SHARED_ROOT)
+        outcome = Outcome(rule_titles=dict(TITLES))
+        for root in roots:
+            outcome = outcome.merged(_scan_root(spec, root, runner_filter(framework=["terraform"])))
+        return outcome
+
+
+def scan_plan(spec: Spec, environment: str, plan: Path, roots: Outcome) -> Outcome:
+    """Checkov over a plan JSON of ``environment``; ``roots`` is the scan of its root (for inline skips).
+
+    Split from :func:`scan_roots` so that the root can be scanned while terraform is still planning.
+    """
+    with _SCANS:
+        runner_filter = _ready(spec)
+        scanned = _scan_plan(spec, environment, plan, runner_filter(framework=["terraform_plan"]))
+        return carry_inline_skips(roots, scanned, environment)
+
+
+def check(spec: Spec, environments: Sequence[str], plan: Path | None) -> Outcome:
+    """Checkov findings of the roots (see :func:`scan_roots`) and, given one, of a plan JSON."""
+    outcome = scan_roots(spec, environments)
     if plan is not None:
-        scanned = _scan_plan(spec, environments[0], plan, RunnerFilter(framework=["terraform_plan"]))
-        outcome = outcome.merged(carry_inline_skips(outcome, scanned, environments[0]))
+        outcome = outcome.merged(scan_plan(spec, environments[0], plan, outcome))
     return outcome
 
 

@@ -25,14 +25,27 @@ class Request:
     """The image lock to judge (default: the repository's): `promote` checks the lock it would write."""
 
 
-def run_check(spec: Spec, request: Request) -> Outcome:
-    """Every finding of the gate for the requested environments, waivers applied."""
+def scan_roots(spec: Spec, environments: list[str]) -> Outcome:
+    """Checkov over the rendered roots alone: start it early (e.g. while terraform plans), pass it on."""
+    from batchplane.policy.checkov_adapter import scan_roots as scan  # imports checkov: seconds
+
+    return scan(spec, environments)
+
+
+def run_check(spec: Spec, request: Request, *, roots: Outcome | None = None) -> Outcome:
+    """Every finding of the gate for the requested environments, waivers applied.
+
+    ``roots``: the Checkov scan of the requested roots, when the caller made it already.
+    """
     lock = request.lock if request.lock is not None else read_lock(spec.root)
     outcome = rules.evaluate(spec, request.environments, lock)
     if not request.spec_only:
-        from batchplane.policy.checkov_adapter import check  # imports checkov: seconds, so only when needed
+        from batchplane.policy.checkov_adapter import scan_plan  # imports checkov: seconds, so only when needed
 
-        outcome = outcome.merged(check(spec, request.environments, request.plan))
+        scanned = roots if roots is not None else scan_roots(spec, request.environments)
+        outcome = outcome.merged(scanned)
+        if request.plan is not None:
+            outcome = outcome.merged(scan_plan(spec, request.environments[0], request.plan, scanned))
     complete = set(request.environments) == set(spec.environments)
     today = request.today or dt.date.today()
     return apply_waivers(spec, outcome, today, complete=complete, checkov=not request.spec_only)
