@@ -144,6 +144,14 @@ def test_the_sarif_report_is_uploaded_even_when_the_gate_fails() -> None:
     assert upload["with"]["sarif_file"] == "batchplane.sarif"
 
 
+def test_what_up_records_in_dev_comes_back_as_a_pull_request() -> None:
+    steps = _load(REPO / ".github" / "workflows" / "deploy-dev.yml")["jobs"]["up"]["steps"]
+    proposal = next(s for s in steps if str(s.get("uses", "")).startswith("peter-evans/create-pull-request"))
+
+    # promote copies the pinned digests, and only those an apply recorded in the history proved.
+    assert set(proposal["with"]["add-paths"].split()) == {"images.lock.json", "history.jsonl", "environments/dev"}
+
+
 # --- the commands -----------------------------------------------------------------
 
 
