@@ -49,8 +49,9 @@ TIMEOUT = "1h"
 SPOT_ATTEMPTS = 3
 SPOT_RECLAIM_REASON = "Host EC2*"
 IDENTITY_ACTION = "sts:GetCallerIdentity"
-"""The one call the scaffolded program makes. AWS answers it for any identity, so the statement
-granting it grants nothing; it gives the job role a policy the Checkov layer can judge."""
+"""The one call the scaffolded program makes. AWS answers it for any identity, so granting it grants
+nothing. It also keeps the job role's policy document non-empty: Checkov evaluates the `count` of
+an empty one as 1, and CKV_BP_1 fails a document with no statement to judge."""
 
 # Packages a job image's package must not be named after: the image folder's tests/ directory,
 # this tool, and what the image installs or its tests import (it would shadow them on sys.path).
