@@ -26,6 +26,7 @@ from batchplane.graph_cli import graph
 from batchplane.lock import read_lock
 from batchplane.options import EnvOption, JsonOption, LocalOption, SpecOption
 from batchplane.policy.command import check
+from batchplane.scaffold_cli import jobs_new
 from batchplane.spec import Spec, find_spec, load_spec
 from batchplane.spec.schema import spec_json_schema
 from batchplane.workload_cli import images_app, jobs_app, promote, up
@@ -206,6 +207,7 @@ def schema(
 
 app.command()(check)
 app.add_typer(images_app, name="images")
+jobs_app.command("new")(jobs_new)
 app.add_typer(jobs_app, name="jobs")
 app.command()(up)
 app.command()(promote)

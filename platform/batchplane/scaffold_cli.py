@@ -12,7 +12,6 @@ import typer
 
 from batchplane import console
 from batchplane.options import JsonOption, SpecOption
-from batchplane.scaffold import new_job
 from batchplane.spec import find_spec
 
 
@@ -41,6 +40,8 @@ def jobs_new(
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold job_images/NAME and a spec entry that passes every check, then render."""
+    from batchplane.scaffold import new_job  # renders and gates: loaded only when used
+
     result = new_job(
         spec if spec is not None else find_spec(Path.cwd()),
         name,
