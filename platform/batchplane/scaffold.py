@@ -50,8 +50,7 @@ SPOT_ATTEMPTS = 3
 SPOT_RECLAIM_REASON = "Host EC2*"
 IDENTITY_ACTION = "sts:GetCallerIdentity"
 """The one call the scaffolded program makes. AWS answers it for any identity, so granting it grants
-nothing. It also keeps the job role's policy document non-empty: Checkov evaluates the `count` of
-an empty one as 1, and CKV_BP_1 fails a document with no statement to judge."""
+nothing; the statement says in the spec what the new job does with AWS."""
 
 # Packages a job image's package must not be named after: the image folder's tests/ directory,
 # this tool, and what the image installs or its tests import (it would shadow them on sys.path).

@@ -15,7 +15,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from batchplane.cli import _Group
+from batchplane.cli import _Group, app
 from batchplane.policy.command import check
 from tests.conftest import REPO
 
@@ -160,3 +160,30 @@ def test_a_hand_edited_trust_policy_is_caught(repo: Path) -> None:
     code, document = _run(repo, "--env", "dev")
     assert code == 4
     assert ("CKV_BP_4", "dev", "jobs.csv-ingest") in _unwaived(document)
+
+
+def test_a_job_that_grants_nothing_passes_and_its_document_is_still_judged(repo: Path) -> None:
+    spec = repo / "platform.yaml"
+    text = spec.read_text()
+    grants = (
+        "    access:\n"
+        '      - {service: dynamodb, actions: [read], resources: ["table/acme-products"]}\n'
+        "    statements:\n"
+        '      - {effect: Allow, actions: ["cloudwatch:PutMetricData"], resources: ["*"]}\n'
+    )
+    assert grants in text
+    spec.write_text(text.replace(grants, ""))
+    rendered = runner.invoke(app, ["render", "--spec", str(spec)])
+    assert rendered.exit_code == 0, rendered.output
+    code, document = _run(repo, "--env", "dev")
+    assert (code, _unwaived(document)) == (0, [])
+    # A statement added behind the spec's back to that job is judged as before.
+    tfvars = repo / "environments" / "dev" / "terraform.tfvars.json"
+    values = json.loads(tfvars.read_text())
+    values["jobs"]["data-quality"]["policy_statements"] = [
+        {"sid": "Sneaky", "effect": "Allow", "actions": ["*"], "resources": ["*"]}
+    ]
+    tfvars.write_text(json.dumps(values, indent=2))
+    code, document = _run(repo, "--env", "dev")
+    assert code == 4
+    assert ("CKV_BP_1", "dev", "jobs.data-quality") in _unwaived(document)

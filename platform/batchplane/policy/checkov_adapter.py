@@ -320,7 +320,40 @@ def _scan_root(spec: Spec, root: str, runner_filter: Any) -> Outcome:
     except Exception as exc:  # Checkov's own failures come as any exception
         raise ToolError("checkov", command, f"{type(exc).__name__}: {exc}") from None
     modules = spec.root / "modules"
-    return _outcome(root, report, SourceMap.read(directory, where), where, f"environments/{root}", modules)
+    outcome = _outcome(root, report, SourceMap.read(directory, where), where, f"environments/{root}", modules)
+    return without_grantless_documents(outcome, directory)
+
+
+_JOB_DOCUMENT = re.compile(r'^module\.job\["(?P<job>[^"]+)"\]\.(?:data\.)?aws_iam_policy_document\.job(?:\[0\])?$')
+_NOTHING_TO_JUDGE = "(no statement could be evaluated)"
+
+
+def without_grantless_documents(outcome: Outcome, directory: Path) -> Outcome:
+    """Drop CKV_BP_1's "no statement could be evaluated" on the job policy of a job that grants nothing.
+
+    ``modules/job`` builds that document only when the job has statements
+    (``count``), but Checkov evaluates the ``count`` of a module's data
+    source as 1 and then sees a dynamic block over an empty list. Whether the
+    list is empty is known exactly from the root's own values: the job's
+    ``policy_statements`` in ``terraform.tfvars.json``. Any other verdict on
+    the document (a wildcard, an unresolved list) stands.
+    """
+    try:
+        values = json.loads((directory / "terraform.tfvars.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return outcome
+    jobs = values.get("jobs") if isinstance(values, dict) else None
+    if not isinstance(jobs, dict):
+        return outcome
+
+    def grantless(finding: Finding) -> bool:
+        match = _JOB_DOCUMENT.match(finding.address)
+        if finding.id != "CKV_BP_1" or match is None or _NOTHING_TO_JUDGE not in finding.message:
+            return False
+        job = jobs.get(match.group("job"))
+        return isinstance(job, dict) and job.get("policy_statements") == []
+
+    return replace(outcome, findings=tuple(f for f in outcome.findings if not grantless(f)))
 
 
 def _scan_plan(spec: Spec, environment: str, plan: Path, runner_filter: Any) -> Outcome:
