@@ -210,3 +210,16 @@ def test_promotion_moves_only_applied_digests_dev_to_test_to_prod(repo: LocalRep
         ("dev", "test", "csv-ingest"),
         ("test", "prod", "csv-ingest"),
     }
+
+
+def test_a_new_job_type_is_scaffolded_applied_and_runs(repo: LocalRepo) -> None:
+    created = repo.run("jobs", "new", "report-export")
+    assert created.returncode == 0, created.stderr
+    assert repo.run("validate").returncode == 0
+    checked = repo.run("check", "--spec-only")
+    assert checked.returncode == 0, checked.stdout
+    answer = _up(repo)  # renders, runs the whole gate (Checkov included), builds, pushes, applies
+    assert {i["image"]: i["action"] for i in answer["images"]}["report-export"] == "pushed"
+    submitted = repo.run("jobs", "submit", "report-export", "--env", "dev", "--local", "--wait", "--json", timeout=600)
+    assert submitted.returncode == 0, submitted.stderr
+    assert json.loads(submitted.stdout)["status"] == "SUCCEEDED"
