@@ -26,9 +26,9 @@ def _load(spec: Path | None) -> Spec:
     return load_spec(spec if spec is not None else find_spec(Path.cwd()))
 
 
-def _environment(spec: Spec, env: str) -> str:
+def _environment(spec: Spec, env: str, option: str = "--env") -> str:
     if env not in spec.environments:
-        raise typer.BadParameter(f"{env} (the spec has: {', '.join(spec.environments)})", param_hint="--env")
+        raise typer.BadParameter(f"{env} (the spec has: {', '.join(spec.environments)})", param_hint=option)
     return env
 
 
@@ -195,8 +195,8 @@ def promote(
     from batchplane.promote import promote as run_promotion
 
     loaded = _load(spec)
-    source = _environment(loaded, source)
-    target = _environment(loaded, target)
+    source = _environment(loaded, source, "--from")
+    target = _environment(loaded, target, "--to")
     registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
     result = run_promotion(
         loaded,
