@@ -59,6 +59,11 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except BrokenPipeError:
+            # The reader went away (`batchplane ... | head`): not an error. Point stdout at
+            # /dev/null so that Python's own flush at exit does not complain again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            raise typer.Exit(0) from None
         except SpecError as exc:
             # Compiler style: one `file:line: path: message` per line, for editors and CI annotations.
             if len(exc.problems) == 1:

@@ -67,6 +67,14 @@ def images_build(
         console.out.print(f"{result.name}: {result.action} {result.repository}:{result.tag}{pinned}")
 
 
+JobIdArgument = Annotated[str, typer.Argument(help="The job id `jobs submit` printed.")]
+
+
+def _job_clients(spec: Spec, environment: str, use_local: bool) -> jobs.Clients:
+    """Batch and Logs clients of an environment: the local AWS's with --local, else AWS's."""
+    return jobs.clients(spec, environment, local.require_emulator(spec.root) if use_local else None)
+
+
 @jobs_app.command("submit")
 def jobs_submit(
     name: Annotated[str, typer.Argument(help="The job type (a key of `jobs` in the spec).")],
@@ -84,8 +92,7 @@ def jobs_submit(
     loaded = _load(spec)
     environment = _environment(loaded, env)
     wanted = jobs.submission(loaded, environment, name, jobs.parse_parameters(param or []), array_size)
-    emulator = local.require_emulator(loaded.root) if use_local else None
-    clients = jobs.clients(loaded, environment, emulator)
+    clients = _job_clients(loaded, environment, use_local)
     submitted = jobs.submit(clients.batch, wanted)
     console.note(f"submitted {submitted.job_name} to {submitted.queue}: {submitted.job_id}")
     if not wait:
@@ -108,7 +115,7 @@ def jobs_submit(
 
 @jobs_app.command("status")
 def jobs_status(
-    job_id: Annotated[str, typer.Argument(help="The job id `jobs submit` printed.")],
+    job_id: JobIdArgument,
     env: OneEnvOption,
     use_local: LocalOption = False,
     spec: SpecOption = None,
@@ -116,9 +123,7 @@ def jobs_status(
 ) -> None:
     """A job's status, reason and exit code."""
     loaded = _load(spec)
-    environment = _environment(loaded, env)
-    emulator = local.require_emulator(loaded.root) if use_local else None
-    found = jobs.status(jobs.clients(loaded, environment, emulator).batch, job_id)
+    found = jobs.status(_job_clients(loaded, _environment(loaded, env), use_local).batch, job_id)
     if as_json:
         console.print_json(found.as_dict())
         return
@@ -129,16 +134,14 @@ def jobs_status(
 
 @jobs_app.command("logs")
 def jobs_logs(
-    job_id: Annotated[str, typer.Argument(help="The job id `jobs submit` printed.")],
+    job_id: JobIdArgument,
     env: OneEnvOption,
     use_local: LocalOption = False,
     spec: SpecOption = None,
 ) -> None:
     """A job's log lines from CloudWatch Logs, oldest first."""
     loaded = _load(spec)
-    environment = _environment(loaded, env)
-    emulator = local.require_emulator(loaded.root) if use_local else None
-    clients = jobs.clients(loaded, environment, emulator)
+    clients = _job_clients(loaded, _environment(loaded, env), use_local)
     for line in jobs.log_lines(clients.logs, jobs.status(clients.batch, job_id)):
         console.out.file.write(line + "\n")
     console.out.file.flush()
