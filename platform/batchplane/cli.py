@@ -24,10 +24,10 @@ from batchplane.envdiff_cli import diff
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
 from batchplane.graph_cli import graph
 from batchplane.lock import read_lock
-from batchplane.options import ApproveOption, EnvOption, JsonOption, LocalOption, SpecOption, known_environments, load
+from batchplane.options import EnvOption, JsonOption, LocalOption, SpecOption
 from batchplane.policy.command import check
 from batchplane.scaffold_cli import jobs_new
-from batchplane.spec import Spec
+from batchplane.spec import Spec, find_spec, load_spec
 from batchplane.spec.schema import spec_json_schema
 from batchplane.workload_cli import images_app, jobs_app, promote, up
 
@@ -116,11 +116,25 @@ def _main(
     ctx.obj = State(debug=debug)
 
 
+def _load(spec: Path | None) -> Spec:
+    path = spec if spec is not None else find_spec(Path.cwd())
+    return load_spec(path)
+
+
+def _unknown_envs(spec: Spec, envs: list[str] | None) -> None:
+    unknown = sorted(set(envs or []) - set(spec.environments))
+    if unknown:
+        raise typer.BadParameter(
+            f"{', '.join(unknown)} (the spec has: {', '.join(spec.environments)})",
+            param_hint="--env",
+        )
+
+
 @app.command()
 def validate(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Check the spec: schema, references, AWS limits. Exit 3 with every problem when invalid."""
     try:
-        loaded = load(spec)
+        loaded = _load(spec)
     except SpecError as exc:
         if as_json:
             console.print_json({"valid": False, "problems": [asdict(p) for p in exc.problems]})
@@ -154,8 +168,8 @@ def render_command(
     """Render environments/ (shared ECR root and one root per environment) from the spec."""
     from batchplane.render import compare, render, write
 
-    loaded = load(spec)
-    known_environments(loaded, env)
+    loaded = _load(spec)
+    _unknown_envs(loaded, env)
     rendered = render(loaded, read_lock(loaded.root), env)
     changes = compare(loaded.root, rendered)
     if not check:
@@ -209,6 +223,9 @@ app.command()(graph)
 # --- lifecycle ----------------------------------------------------------------
 
 AllOption = Annotated[bool, typer.Option("--all", help="Every environment (and the shared root), in parallel.")]
+ApproveOption = Annotated[
+    bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")
+]
 local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 
@@ -269,7 +286,7 @@ def plan(
     as_json: JsonOption = False,
 ) -> None:
     """terraform plan to a saved plan file, with a summary per resource type."""
-    loaded = load(spec)
+    loaded = _load(spec)
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
         _lifecycle().refuse_unpinned(loaded, target.root)
@@ -294,7 +311,7 @@ def apply(
 ) -> None:
     """Apply the saved plan of an environment (from `batchplane plan`)."""
     results = []
-    loaded = load(spec)
+    loaded = _load(spec)
     for target in _targets(loaded, env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "apply")
         _lifecycle().require_approval(target, approved, "apply")
@@ -324,7 +341,7 @@ def destroy(
     spec: SpecOption = None,
 ) -> None:
     """Destroy everything terraform manages in an environment."""
-    for target in _targets(load(spec), env, False, use_local, default_all=False):
+    for target in _targets(_load(spec), env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "destroy")
         _lifecycle().init(target)
         _lifecycle().destroy(target, approved=approved, sink=_sink(False))
@@ -340,7 +357,7 @@ def drift(
     as_json: JsonOption = False,
 ) -> None:
     """Compare reality with the rendered roots; exit 6 and list addresses when they differ."""
-    results = _plan_all(_targets(load(spec), env, every, use_local, default_all=True), None, purpose="drift")
+    results = _plan_all(_targets(_load(spec), env, every, use_local, default_all=True), None, purpose="drift")
     drifted = {r.root: [c.address for c in r.changes] for r in results}
     if as_json:
         console.print_json({"drift": drifted})
@@ -361,7 +378,7 @@ def output(
 ) -> None:
     """Print an environment's Terraform outputs as JSON."""
     values = {}
-    for target in _targets(load(spec), env, False, use_local, default_all=False):
+    for target in _targets(_load(spec), env, False, use_local, default_all=False):
         _lifecycle().init(target)
         values[target.root] = _lifecycle().outputs(target)
     console.print_json(values if len(values) > 1 else next(iter(values.values())))
@@ -379,7 +396,7 @@ def local_start(
     spec: SpecOption = None,
 ) -> None:
     """Start the local AWS and the local image registry in the background (idempotent)."""
-    loaded = load(spec)
+    loaded = _load(spec)
     state, started = local.start(loaded.root, port)
     try:
         registry, registry_started = local.start_registry(loaded.root, registry_port)
@@ -400,7 +417,7 @@ def local_start(
 @local_app.command("stop")
 def local_stop(spec: SpecOption = None) -> None:
     """Stop the local AWS started for this repository (by its PID)."""
-    loaded = load(spec)
+    loaded = _load(spec)
     registry = local.stop_registry(loaded.root)
     if registry is not None:
         console.note(f"local registry stopped (pid {registry.pid})")
@@ -411,7 +428,7 @@ def local_stop(spec: SpecOption = None) -> None:
 @local_app.command("status")
 def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Whether the local AWS runs, and where."""
-    loaded = load(spec)
+    loaded = _load(spec)
     state = local.running_emulator(loaded.root)
     registry = local.running_registry(loaded.root)
     if as_json:
