@@ -1,5 +1,5 @@
 """``python -m batchplane``."""
 
-from batchplane.cli import main
+from batchplane.entry import main
 
 main()

@@ -21,7 +21,8 @@ from typer.core import TyperGroup
 
 from batchplane import __version__, console, local
 from batchplane.envdiff_cli import diff
-from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, SpecError
+from batchplane.errors import BatchplaneError, ChangesPendingError, SpecError
+from batchplane.files import write_output
 from batchplane.graph_cli import graph
 from batchplane.lock import read_lock
 from batchplane.options import EnvOption, JsonOption, LocalOption, SpecOption
@@ -64,24 +65,12 @@ class _Group(TyperGroup):
             # /dev/null so that Python's own flush at exit does not complain again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
             raise typer.Exit(0) from None
-        except SpecError as exc:
-            # Compiler style: one `file:line: path: message` per line, for editors and CI annotations.
-            if len(exc.problems) == 1:
-                console.error(str(exc.problems[0]))
-            else:
-                for problem in exc.problems:
-                    console.note(str(problem))
-                files = ", ".join(sorted({p.file for p in exc.problems}))
-                console.error(f"{files} is invalid: {len(exc.problems)} problems")
-            raise typer.Exit(int(exc.exit_code)) from None
         except BatchplaneError as exc:
-            console.error(str(exc))
-            raise typer.Exit(int(exc.exit_code)) from None
+            raise typer.Exit(console.explain(exc)) from None
         except Exception as exc:
             if _debug(ctx):
                 traceback.print_exc()
-            console.error(f"unexpected {type(exc).__name__}: {exc} (this is a bug; run with --debug for details)")
-            raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+            raise typer.Exit(console.unexpected(exc)) from None
 
 
 def _debug(ctx: ClickContext) -> bool:
@@ -206,7 +195,7 @@ def schema(
     if output is None:
         console.out.file.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         console.note(f"wrote {output}")
 
 

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from batchplane.errors import BatchplaneError, ExitCode, SpecError
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -27,6 +29,31 @@ def error(message: str) -> None:
 
 def note(message: str) -> None:
     err.print(message, markup=False)
+
+
+def explain(exc: BatchplaneError) -> int:
+    """Print a known failure the one way every command does; return its exit code.
+
+    A spec error is compiler style, one ``file:line: path: message`` per line, for
+    editors and CI annotations.
+    """
+    if isinstance(exc, SpecError):
+        if len(exc.problems) == 1:
+            error(str(exc.problems[0]))
+        else:
+            for problem in exc.problems:
+                note(str(problem))
+            files = ", ".join(sorted({p.file for p in exc.problems}))
+            error(f"{files} is invalid: {len(exc.problems)} problems")
+    else:
+        error(str(exc))
+    return int(exc.exit_code)
+
+
+def unexpected(exc: Exception) -> int:
+    """Print an error batchplane did not foresee (a bug) and return exit 1."""
+    error(f"unexpected {type(exc).__name__}: {exc} (this is a bug; run with --debug for details)")
+    return int(ExitCode.UNEXPECTED)
 
 
 def interactive() -> bool:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from batchplane import console
+from batchplane.files import write_output
 from batchplane.graph import FORMAT_SUFFIXES, GraphFormat, build_graph, render_graph
 from batchplane.options import SpecOption
 from batchplane.spec import find_spec, load_spec
@@ -68,5 +69,5 @@ def graph(
     elif output.is_file() and output.read_bytes() == data:
         console.note(f"{output}: up to date")
     else:
-        output.write_bytes(data)
+        write_output(output, data)
         console.note(f"wrote {output} ({chosen.value}, {len(data)} bytes)")

@@ -7,14 +7,13 @@ every job definition to ``repository@digest``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from batchplane.errors import SpecError, SpecProblem
+from batchplane.files import atomic_write
 
 LOCK_FILENAME = "images.lock.json"
 
@@ -59,15 +58,6 @@ def read_lock(root: Path) -> ImageLock:
 
 
 def write_lock(root: Path, lock: ImageLock) -> None:
-    """Replace the lock file atomically: a failure never leaves half a file."""
+    """Replace the lock file atomically and durably: a failure never leaves half a file."""
     text = json.dumps(lock.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{LOCK_FILENAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, root / LOCK_FILENAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(root / LOCK_FILENAME, text.encode("utf-8"), durable=True)

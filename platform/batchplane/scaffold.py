@@ -33,6 +33,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from batchplane.errors import BatchplaneError, ExitCode, SpecError
+from batchplane.files import atomic_write
 from batchplane.lock import read_lock
 from batchplane.policy.findings import Finding, PolicyFailedError
 from batchplane.policy.gate import Request, run_check
@@ -488,7 +489,7 @@ def new_job(
         written.append("folder")
         if spec_path.read_bytes() != original:
             raise ScaffoldError(f"{spec_path.name} changed while the job was being added: run `jobs new` again")
-        _replace(spec_path, edited.encode("utf-8"))
+        atomic_write(spec_path, edited.encode("utf-8"))
         written.append("spec")
         write(spec.root, rendered, changes)
     except BaseException:
@@ -545,19 +546,6 @@ def _umask() -> int:
     return mask
 
 
-def _replace(target: Path, data: bytes) -> None:
-    """Atomic replace that keeps the file's permissions."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _restore(
     root: Path,
     written: list[str],
@@ -573,14 +561,14 @@ def _restore(
             (root / path).unlink(missing_ok=True)
         for path, data in backup.items():
             _replace_or_create(root / path, data)
-        _replace(spec_path, original)
+        atomic_write(spec_path, original)
     if "folder" in written:
         shutil.rmtree(image_dir, ignore_errors=True)
 
 
 def _replace_or_create(target: Path, data: bytes) -> None:
     if target.exists():
-        _replace(target, data)
+        atomic_write(target, data)
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)

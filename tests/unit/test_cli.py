@@ -91,3 +91,19 @@ def test_example_validates_against_its_json_schema() -> None:
     document = YAML(typ="safe").load((REPO / "platform.yaml").read_text())
     document["policy"].setdefault("waivers", [])
     jsonschema.Draft202012Validator(spec_json_schema()).validate(json.loads(json.dumps(document, default=str)))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["schema", "--output"],
+        ["graph", "--env", "dev", "--format", "mermaid", "--spec", str(REPO / "platform.yaml"), "--output"],
+        ["check", "--spec-only", "--format", "json", "--spec", str(REPO / "platform.yaml"), "--output"],
+    ],
+)
+def test_an_output_into_a_missing_folder_is_a_usage_error(command: list[str], tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "out.txt"
+    result = runner.invoke(app, [*command, str(target)])
+    assert result.exit_code == 2, result.output
+    assert f"folder {target.parent} does not exist" in " ".join(result.stderr.split())
+    assert not target.parent.exists()

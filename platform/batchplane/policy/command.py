@@ -12,10 +12,9 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console
 from batchplane.options import EnvOption, SpecOption
-from batchplane.policy import report
-from batchplane.policy.findings import PolicyFailedError, Severity
+from batchplane.policy.emit import emit, enforce
+from batchplane.policy.findings import Severity
 from batchplane.policy.gate import Request, run_check
 from batchplane.spec import find_spec, load_spec
 
@@ -51,14 +50,6 @@ FailOnOption = Annotated[
 ]
 
 
-def _artifact_uri(spec_path: Path) -> str:
-    """The spec's path as code scanning resolves it: relative to where the gate runs (the checkout)."""
-    try:
-        return spec_path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return spec_path.name
-
-
 _SEVERITY: dict[FailOn, Severity] = {
     FailOn.info: "info",
     FailOn.low: "low",
@@ -90,20 +81,5 @@ def check(
         raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
     environments = list(dict.fromkeys(env)) if env else loaded.environments
     outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan))
-
-    uri = _artifact_uri(loaded.path)
-    if output is not None:
-        output.write_text(report.render(outcome, fmt.value, uri), encoding="utf-8")
-        console.note(f"wrote {output}")
-    elif fmt is ReportFormat.text:
-        for table in report.tables(outcome):
-            console.out.print(table)
-        console.out.print(report.summary_line(outcome), markup=False)
-    else:
-        console.out.file.write(report.render(outcome, fmt.value, uri))
-        console.out.file.flush()
-
-    severity = _SEVERITY[fail_on]
-    blocking = outcome.blocking(severity)
-    if blocking:
-        raise PolicyFailedError(f"{len(blocking)} unwaived finding(s) at or above {severity}")
+    emit(outcome, fmt.value, output, loaded.path)
+    enforce(outcome, _SEVERITY[fail_on])

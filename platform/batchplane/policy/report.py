@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import io
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from itertools import groupby
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from batchplane import __version__
 from batchplane.policy.findings import ALL_ENVIRONMENTS, Finding, Outcome, Severity, severity_rank
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+# Rich and ElementTree are imported by the formats that use them: `check --spec-only --format json`
+# is a pre-commit hook, and every import is start-up time.
 
 FORMATS = ("text", "json", "sarif", "junit")
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -131,6 +134,8 @@ def _sarif_result(finding: Finding, rule_index: int, spec_uri: str) -> dict[str,
 
 def to_junit(outcome: Outcome) -> str:
     """JUnit XML: a suite per environment, a test case per rule x resource."""
+    import xml.etree.ElementTree as ET
+
     cases: list[tuple[str, str, str, str, Finding | None]] = [
         (p.environment, p.id, p.address, p.spec_path, None) for p in outcome.passed
     ]
@@ -172,6 +177,8 @@ def _suite_name(environment: str) -> str:
 
 def tables(outcome: Outcome) -> Iterable[Table]:
     """A rich table of findings per environment."""
+    from rich.table import Table
+
     for environment, group in groupby(outcome.findings, key=lambda f: f.environment):
         table = Table(title=f"{_suite_name(environment)}", title_justify="left")
         for column in ("severity", "rule", "spec", "address", "message"):
@@ -191,6 +198,8 @@ def summary_line(outcome: Outcome) -> str:
 
 
 def to_text(outcome: Outcome, *, width: int) -> str:
+    from rich.console import Console
+
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, no_color=True, highlight=False, soft_wrap=False)
     for table in tables(outcome):

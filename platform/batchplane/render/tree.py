@@ -8,13 +8,12 @@ committed ``.terraform.lock.hcl``, a user's own ``*.tf``) is left alone.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from batchplane.errors import BatchplaneError
+from batchplane.files import atomic_write
 from batchplane.lock import ImageLock
 from batchplane.render.roots import (
     GENERATED_HEADER,
@@ -136,23 +135,13 @@ def compare(repo: Path, rendered: Rendered) -> Changes:
 def write(repo: Path, rendered: Rendered, changes: Changes) -> None:
     """Apply ``changes``: atomic writes first, then removal of stale files."""
     for path in [*changes.added, *changes.changed]:
-        _atomic_write(repo / path, rendered.tree[path])
+        target = repo / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, rendered.tree[path])
     for path in changes.removed:
         target = repo / path
         target.unlink(missing_ok=True)
         _prune_empty(target.parent, stop=repo / ENVIRONMENTS_DIR)
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _prune_empty(directory: Path, stop: Path) -> None:
