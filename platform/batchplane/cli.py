@@ -399,7 +399,7 @@ def local_start(
     # Ready means ready: every account of the spec has what AWS would have (and moto's IAM is warm).
     accounts = {loaded.platform.registry_account_id, *(e.account_id for e in loaded.platform.environments.values())}
     for account in sorted(accounts):
-        local.bootstrap_account(state.endpoint, account, loaded.platform.region)
+        local.account_key(loaded.root, state, account, loaded.platform.region)
     console.out.print(f"local AWS {'started' if started else 'already running'} at {state.endpoint} (pid {state.pid})")
 
 

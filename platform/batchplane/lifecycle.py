@@ -26,7 +26,7 @@ from batchplane.local import (
     EmulatorState,
     LocalJobs,
     S3Backend,
-    bootstrap_account,
+    account_key,
     ensure_state_bucket,
     job_environment,
     prepare_workdir,
@@ -157,7 +157,7 @@ def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
     if emulator is None:
         repo = spec.root.resolve()
         return Target(repo, root, repo / "environments" / root, local=False, needs_approval=needs_approval)
-    access_key = bootstrap_account(emulator.endpoint, account, platform.region)
+    access_key = account_key(spec.root, emulator, account, platform.region)
     registry = running_registry(spec.root)
     jobs = LocalJobs(
         registry.host if registry is not None else None,
@@ -341,16 +341,18 @@ def plan_and_gate(
     """Init one by one, plan in parallel, then gate every plan that changes something.
 
     The gate's Checkov scan of each environment's root does not need the plan:
-    it runs while terraform plans (one scan at a time: Checkov is not
-    thread-safe), so the gate only adds the scan of the plan JSON.
+    it runs while terraform inits and plans (one scan at a time: Checkov is
+    not thread-safe), so the gate only adds the scan of the plan JSON. It
+    starts before init, which mostly hashes the provider on one core, rather
+    than competing with plan for the CPU the emulator or the provider needs.
     """
-    for target in targets:
-        init(target)
     scanner = ThreadPoolExecutor(max_workers=1)
     try:
         scans = {
             t.root: scanner.submit(scan_roots, spec, [t.root]) for t in targets if t.root in spec.platform.environments
         }
+        for target in targets:
+            init(target)
         progress = sink if len(targets) == 1 else None
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
             results = list(pool.map(lambda t: plan(t, progress), targets))

@@ -255,6 +255,31 @@ def bootstrap_account(endpoint: str, account_id: str, region: str) -> str:
     return str(iam.create_access_key(UserName=LOCAL_JOBS_USER)["AccessKey"]["AccessKeyId"])
 
 
+ACCOUNTS_FILE = "accounts.json"
+
+
+def account_key(repo: Path, emulator: EmulatorState, account_id: str, region: str) -> str:
+    """:func:`bootstrap_account`, once per account for as long as this emulator runs.
+
+    The access key is remembered in ``.batchplane/local/accounts.json`` with
+    the emulator's port and PID: every ``plan``/``apply``/``up`` needs it to
+    write the local job definitions, and asking the emulator costs two boto3
+    clients (~0.5 s). A restarted emulator is a new instance and is asked again.
+    """
+    path = repo / STATE_DIR / ACCOUNTS_FILE
+    instance = f"{emulator.port}:{emulator.pid}"
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+        keys = dict(known["keys"]) if known.get("emulator") == instance else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        keys = {}
+    if account_id not in keys:
+        keys[account_id] = bootstrap_account(emulator.endpoint, account_id, region)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"emulator": instance, "keys": keys}, sort_keys=True) + "\n", encoding="utf-8")
+    return str(keys[account_id])
+
+
 def job_environment(endpoint: str, region: str, access_key_id: str) -> dict[str, str]:
     """What a local job container needs to reach the emulator as its environment's account."""
     return {
@@ -470,6 +495,7 @@ def stop(repo: Path) -> EmulatorState | None:
     if _alive(state.pid):
         stop_process(state.pid)
     state_path(repo).unlink(missing_ok=True)
+    (repo / STATE_DIR / ACCOUNTS_FILE).unlink(missing_ok=True)
     return state
 
 

@@ -125,3 +125,25 @@ def test_the_registry_listens_on_loopback_and_stores_images_where_asked(tmp_path
 def test_the_registrys_storage_path_survives_yaml(tmp_path: Path, folder: str) -> None:
     storage = tmp_path / folder / "data"
     assert yaml.safe_load(registry_config(5056, storage))["storage"]["filesystem"]["rootdirectory"] == str(storage)
+
+
+def test_an_accounts_key_is_asked_once_per_emulator_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchplane import local
+
+    asked: list[tuple[str, str]] = []
+
+    def bootstrap(endpoint: str, account_id: str, region: str) -> str:
+        asked.append((endpoint, account_id))
+        return f"AKIA{account_id}{len(asked)}"
+
+    monkeypatch.setattr(local, "bootstrap_account", bootstrap)
+    first = local.EmulatorState(pid=100, port=5055, log="")
+    key = local.account_key(tmp_path, first, "111111111111", "eu-west-1")
+    assert local.account_key(tmp_path, first, "111111111111", "eu-west-1") == key
+    other = local.account_key(tmp_path, first, "222222222222", "eu-west-1")
+    assert asked == [(ENDPOINT, "111111111111"), (ENDPOINT, "222222222222")]
+    assert other != key
+
+    restarted = local.EmulatorState(pid=101, port=5055, log="")  # a new emulator knows no user yet
+    assert local.account_key(tmp_path, restarted, "111111111111", "eu-west-1") != key
+    assert len(asked) == 3
