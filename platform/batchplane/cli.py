@@ -25,10 +25,10 @@ from batchplane.errors import BatchplaneError, ChangesPendingError, SpecError
 from batchplane.files import write_output
 from batchplane.graph_cli import graph
 from batchplane.lock import read_lock
-from batchplane.options import EnvOption, JsonOption, LocalOption, SpecOption
+from batchplane.options import ApproveOption, EnvOption, JsonOption, LocalOption, SpecOption, known_environments, load
 from batchplane.policy.command import check
 from batchplane.scaffold_cli import jobs_new
-from batchplane.spec import Spec, find_spec, load_spec
+from batchplane.spec import Spec
 from batchplane.spec.schema import spec_json_schema
 from batchplane.workload_cli import images_app, jobs_app, promote, up
 
@@ -105,25 +105,11 @@ def _main(
     ctx.obj = State(debug=debug)
 
 
-def _load(spec: Path | None) -> Spec:
-    path = spec if spec is not None else find_spec(Path.cwd())
-    return load_spec(path)
-
-
-def _unknown_envs(spec: Spec, envs: list[str] | None) -> None:
-    unknown = sorted(set(envs or []) - set(spec.environments))
-    if unknown:
-        raise typer.BadParameter(
-            f"{', '.join(unknown)} (the spec has: {', '.join(spec.environments)})",
-            param_hint="--env",
-        )
-
-
 @app.command()
 def validate(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Check the spec: schema, references, AWS limits. Exit 3 with every problem when invalid."""
     try:
-        loaded = _load(spec)
+        loaded = load(spec)
     except SpecError as exc:
         if as_json:
             console.print_json({"valid": False, "problems": [asdict(p) for p in exc.problems]})
@@ -157,8 +143,8 @@ def render_command(
     """Render environments/ (shared ECR root and one root per environment) from the spec."""
     from batchplane.render import compare, render, write
 
-    loaded = _load(spec)
-    _unknown_envs(loaded, env)
+    loaded = load(spec)
+    known_environments(loaded, env)
     rendered = render(loaded, read_lock(loaded.root), env)
     changes = compare(loaded.root, rendered)
     if not check:
@@ -212,9 +198,6 @@ app.command()(graph)
 # --- lifecycle ----------------------------------------------------------------
 
 AllOption = Annotated[bool, typer.Option("--all", help="Every environment (and the shared root), in parallel.")]
-ApproveOption = Annotated[
-    bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")
-]
 local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 
@@ -275,7 +258,7 @@ def plan(
     as_json: JsonOption = False,
 ) -> None:
     """terraform plan to a saved plan file, with a summary per resource type."""
-    loaded = _load(spec)
+    loaded = load(spec)
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
         _lifecycle().refuse_unpinned(loaded, target.root)
@@ -300,7 +283,7 @@ def apply(
 ) -> None:
     """Apply the saved plan of an environment (from `batchplane plan`)."""
     results = []
-    loaded = _load(spec)
+    loaded = load(spec)
     for target in _targets(loaded, env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "apply")
         _lifecycle().require_approval(target, approved, "apply")
@@ -330,7 +313,7 @@ def destroy(
     spec: SpecOption = None,
 ) -> None:
     """Destroy everything terraform manages in an environment."""
-    for target in _targets(_load(spec), env, False, use_local, default_all=False):
+    for target in _targets(load(spec), env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "destroy")
         _lifecycle().init(target)
         _lifecycle().destroy(target, approved=approved, sink=_sink(False))
@@ -346,7 +329,7 @@ def drift(
     as_json: JsonOption = False,
 ) -> None:
     """Compare reality with the rendered roots; exit 6 and list addresses when they differ."""
-    results = _plan_all(_targets(_load(spec), env, every, use_local, default_all=True), None, purpose="drift")
+    results = _plan_all(_targets(load(spec), env, every, use_local, default_all=True), None, purpose="drift")
     drifted = {r.root: [c.address for c in r.changes] for r in results}
     if as_json:
         console.print_json({"drift": drifted})
@@ -367,7 +350,7 @@ def output(
 ) -> None:
     """Print an environment's Terraform outputs as JSON."""
     values = {}
-    for target in _targets(_load(spec), env, False, use_local, default_all=False):
+    for target in _targets(load(spec), env, False, use_local, default_all=False):
         _lifecycle().init(target)
         values[target.root] = _lifecycle().outputs(target)
     console.print_json(values if len(values) > 1 else next(iter(values.values())))
@@ -385,7 +368,7 @@ def local_start(
     spec: SpecOption = None,
 ) -> None:
     """Start the local AWS and the local image registry in the background (idempotent)."""
-    loaded = _load(spec)
+    loaded = load(spec)
     state, started = local.start(loaded.root, port)
     try:
         registry, registry_started = local.start_registry(loaded.root, registry_port)
@@ -406,7 +389,7 @@ def local_start(
 @local_app.command("stop")
 def local_stop(spec: SpecOption = None) -> None:
     """Stop the local AWS started for this repository (by its PID)."""
-    loaded = _load(spec)
+    loaded = load(spec)
     registry = local.stop_registry(loaded.root)
     if registry is not None:
         console.note(f"local registry stopped (pid {registry.pid})")
@@ -417,7 +400,7 @@ def local_stop(spec: SpecOption = None) -> None:
 @local_app.command("status")
 def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Whether the local AWS runs, and where."""
-    loaded = _load(spec)
+    loaded = load(spec)
     state = local.running_emulator(loaded.root)
     registry = local.running_registry(loaded.root)
     if as_json:

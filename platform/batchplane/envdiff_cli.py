@@ -6,7 +6,6 @@ parsing and printing only, the work is in :mod:`batchplane.envdiff`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,8 +13,7 @@ from rich.text import Text
 
 from batchplane import console
 from batchplane.lock import read_lock
-from batchplane.options import JsonOption, SpecOption
-from batchplane.spec import Spec, find_spec, load_spec
+from batchplane.options import JsonOption, SpecOption, known_environment, load
 
 if TYPE_CHECKING:
     from batchplane.envdiff import LineKind
@@ -31,12 +29,6 @@ STYLES: dict[LineKind, str] = {
 }
 
 
-def _environment(spec: Spec, env: str, option: str) -> str:
-    if env not in spec.environments:
-        raise typer.BadParameter(f"{env} (the spec has: {', '.join(spec.environments)})", param_hint=option)
-    return env
-
-
 def diff(
     from_env: Annotated[str, typer.Option("--from", help="The environment to compare from (e.g. test).")],
     to_env: Annotated[str, typer.Option("--to", help="The environment to compare to (e.g. prod).")],
@@ -46,8 +38,8 @@ def diff(
     """Show how two environments differ: resolved spec values, image digests, rendered Terraform. Always exit 0."""
     from batchplane.envdiff import environment_diff, report_lines  # renders: loaded only when used
 
-    loaded = load_spec(spec if spec is not None else find_spec(Path.cwd()))
-    source, target = _environment(loaded, from_env, "--from"), _environment(loaded, to_env, "--to")
+    loaded = load(spec)
+    source, target = known_environment(loaded, from_env, "--from"), known_environment(loaded, to_env, "--to")
     result = environment_diff(loaded, read_lock(loaded.root), source, target)
     if as_json:
         console.print_json(result.as_dict())

@@ -15,8 +15,7 @@ import typer
 from batchplane import console
 from batchplane.files import write_output
 from batchplane.graph import FORMAT_SUFFIXES, GraphFormat, build_graph, render_graph
-from batchplane.options import SpecOption
-from batchplane.spec import find_spec, load_spec
+from batchplane.options import SpecOption, known_environment, load
 
 GraphEnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment to draw.")]
 GraphFormatOption = Annotated[
@@ -57,9 +56,8 @@ def graph(
     chosen = _format(fmt, output)
     if output is None and chosen is GraphFormat.png and sys.stdout.isatty():
         raise typer.BadParameter("PNG is binary: write it to a file with --output FILE.png", param_hint="--format")
-    loaded = load_spec(spec if spec is not None else find_spec(Path.cwd()))
-    if env not in loaded.environments:
-        raise typer.BadParameter(f"{env} (the spec has: {', '.join(loaded.environments)})", param_hint="--env")
+    loaded = load(spec)
+    known_environment(loaded, env)
     data = render_graph(build_graph(loaded.env(env), env), chosen, aws_names=aws_names)
     if output is None:
         # Bytes, not text: PNG is binary, and text formats must reach a pipe byte for byte.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from batchplane.spec import Spec
 
 SpecOption = Annotated[
     Path | None,
@@ -17,3 +20,34 @@ EnvOption = Annotated[
     typer.Option("--env", "-e", help="Environment to act on; repeat for several (default: all)."),
 ]
 LocalOption = Annotated[bool, typer.Option("--local", help="Act on the embedded local AWS (see `local start`).")]
+ApproveOption = Annotated[
+    bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")
+]
+
+
+def spec_path(spec: Path | None) -> Path:
+    """The spec a command acts on: --spec, else platform.yaml here or in a parent directory."""
+    from batchplane.spec import find_spec
+
+    return spec if spec is not None else find_spec(Path.cwd())
+
+
+def load(spec: Path | None) -> Spec:
+    """The spec of --spec (see :func:`spec_path`), loaded and validated."""
+    from batchplane.spec import load_spec
+
+    return load_spec(spec_path(spec))
+
+
+def known_environments(spec: Spec, envs: list[str] | None, option: str = "--env") -> list[str]:
+    """``envs`` unchanged when the spec has every one of them; else a usage error (exit 2) naming the rest."""
+    unknown = sorted(set(envs or []) - set(spec.environments))
+    if unknown:
+        raise typer.BadParameter(
+            f"{', '.join(unknown)} (the spec has: {', '.join(spec.environments)})", param_hint=option
+        )
+    return list(envs or [])
+
+
+def known_environment(spec: Spec, env: str, option: str = "--env") -> str:
+    return known_environments(spec, [env], option)[0]

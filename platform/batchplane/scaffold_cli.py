@@ -5,14 +5,12 @@ Register with ``jobs_app.command("new")(jobs_new)``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from batchplane import console
-from batchplane.options import JsonOption, SpecOption
-from batchplane.spec import find_spec
+from batchplane.options import JsonOption, SpecOption, spec_path
 
 
 def jobs_new(
@@ -43,7 +41,7 @@ def jobs_new(
     from batchplane.scaffold import new_job  # renders and gates: loaded only when used
 
     result = new_job(
-        spec if spec is not None else find_spec(Path.cwd()),
+        spec_path(spec),
         name,
         queue=queue,
         interruptible=interruptible,

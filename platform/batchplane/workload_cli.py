@@ -7,29 +7,18 @@ only, the work is in :mod:`batchplane.images`, :mod:`batchplane.jobs` and
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from batchplane import console, images, jobs, local
-from batchplane.options import JsonOption, LocalOption, SpecOption
-from batchplane.spec import Spec, find_spec, load_spec
+from batchplane.options import ApproveOption, JsonOption, LocalOption, SpecOption, known_environment, load
+from batchplane.spec import Spec
 
 images_app = typer.Typer(help="Job images: build, push, pin by digest.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Submit job types and follow them.", no_args_is_help=True)
 
 OneEnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment.")]
-
-
-def _load(spec: Path | None) -> Spec:
-    return load_spec(spec if spec is not None else find_spec(Path.cwd()))
-
-
-def _environment(spec: Spec, env: str, option: str = "--env") -> str:
-    if env not in spec.environments:
-        raise typer.BadParameter(f"{env} (the spec has: {', '.join(spec.environments)})", param_hint=option)
-    return env
 
 
 @images_app.command("build")
@@ -46,11 +35,11 @@ def images_build(
     as_json: JsonOption = False,
 ) -> None:
     """Build job images with the Docker engine (in parallel); --push pushes and pins them."""
-    loaded = _load(spec)
+    loaded = load(spec)
     if push and env is None:
         raise typer.BadParameter("--push records digests for one environment: name it with --env", param_hint="--env")
     if env is not None:
-        _environment(loaded, env)
+        known_environment(loaded, env)
     registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
     results = images.build_images(
         loaded,
@@ -89,8 +78,8 @@ def jobs_submit(
     as_json: JsonOption = False,
 ) -> None:
     """Submit a job type to its queue in an environment."""
-    loaded = _load(spec)
-    environment = _environment(loaded, env)
+    loaded = load(spec)
+    environment = known_environment(loaded, env)
     wanted = jobs.submission(loaded, environment, name, jobs.parse_parameters(param or []), array_size)
     clients = _job_clients(loaded, environment, use_local)
     submitted = jobs.submit(clients.batch, wanted)
@@ -122,8 +111,8 @@ def jobs_status(
     as_json: JsonOption = False,
 ) -> None:
     """A job's status, reason and exit code."""
-    loaded = _load(spec)
-    found = jobs.status(_job_clients(loaded, _environment(loaded, env), use_local).batch, job_id)
+    loaded = load(spec)
+    found = jobs.status(_job_clients(loaded, known_environment(loaded, env), use_local).batch, job_id)
     if as_json:
         console.print_json(found.as_dict())
         return
@@ -140,8 +129,8 @@ def jobs_logs(
     spec: SpecOption = None,
 ) -> None:
     """A job's log lines from CloudWatch Logs, oldest first."""
-    loaded = _load(spec)
-    clients = _job_clients(loaded, _environment(loaded, env), use_local)
+    loaded = load(spec)
+    clients = _job_clients(loaded, known_environment(loaded, env), use_local)
     for line in jobs.log_lines(clients.logs, jobs.status(clients.batch, job_id)):
         console.out.file.write(line + "\n")
     console.out.file.flush()
@@ -150,17 +139,15 @@ def jobs_logs(
 def up(
     env: OneEnvOption,
     use_local: LocalOption = False,
-    approve_production: Annotated[
-        bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")
-    ] = False,
+    approve_production: ApproveOption = False,
     spec: SpecOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Render, check, apply shared while images build, push, pin, then plan, gate and apply ENV."""
     from batchplane.up import up as bring_up
 
-    loaded = _load(spec)
-    environment = _environment(loaded, env)
+    loaded = load(spec)
+    environment = known_environment(loaded, env)
     emulator = local.require_emulator(loaded.root) if use_local else None
     registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
     result = bring_up(
@@ -188,18 +175,16 @@ def promote(
         bool, typer.Option("--dry-run", help="Check and show what would change; write nothing.")
     ] = False,
     use_local: LocalOption = False,
-    approve_production: Annotated[
-        bool, typer.Option("--approve-production", help="Approve a promotion into an environment that needs approval.")
-    ] = False,
+    approve_production: ApproveOption = False,
     spec: SpecOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Copy proven image digests from one environment to the next, re-render it, gate it. Never builds."""
     from batchplane.promote import promote as run_promotion
 
-    loaded = _load(spec)
-    source = _environment(loaded, source, "--from")
-    target = _environment(loaded, target, "--to")
+    loaded = load(spec)
+    source = known_environment(loaded, source, "--from")
+    target = known_environment(loaded, target, "--to")
     registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
     result = run_promotion(
         loaded,

@@ -12,11 +12,10 @@ from typing import Annotated
 
 import typer
 
-from batchplane.options import EnvOption, SpecOption
+from batchplane.options import EnvOption, SpecOption, known_environments, load
 from batchplane.policy.emit import emit, enforce
 from batchplane.policy.findings import Severity
 from batchplane.policy.gate import Request, run_check
-from batchplane.spec import find_spec, load_spec
 
 
 class ReportFormat(StrEnum):
@@ -69,12 +68,8 @@ def check(
     spec: SpecOption = None,
 ) -> None:
     """Policy gate: spec rules and Checkov over the rendered roots. Exit 4 on unwaived findings."""
-    loaded = load_spec(spec if spec is not None else find_spec(Path.cwd()))
-    unknown = sorted(set(env or []) - set(loaded.environments))
-    if unknown:
-        raise typer.BadParameter(
-            f"{', '.join(unknown)} (the spec has: {', '.join(loaded.environments)})", param_hint="--env"
-        )
+    loaded = load(spec)
+    known_environments(loaded, env)
     if plan is not None and len(env or []) != 1:
         raise typer.BadParameter("name the plan's environment with exactly one --env", param_hint="--plan")
     if plan is not None and spec_only:
