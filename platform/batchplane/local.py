@@ -537,25 +537,29 @@ def _registry_answers(host: str) -> bool:
         return False
 
 
-def running_registry(repo: Path) -> RegistryState | None:
-    """The registry started for this repository, if it is alive and answering."""
+def read_registry_state(repo: Path) -> RegistryState | None:
+    """What `local start` recorded about the registry (None when nothing readable is recorded)."""
     try:
         data = json.loads(_registry_state_path(repo).read_text(encoding="utf-8"))
-        state = RegistryState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
+        return RegistryState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return state if _alive(state.pid) and _registry_answers(state.host) else None
+
+
+def running_registry(repo: Path) -> RegistryState | None:
+    """The registry started for this repository, if it is alive and answering."""
+    state = read_registry_state(repo)
+    return state if state is not None and _alive(state.pid) and _registry_answers(state.host) else None
 
 
 def registry_host(repo: Path) -> str:
     """Where `local start` put the registry. Not probed here: a push that finds it gone retries, then fails."""
-    try:
-        data = json.loads(_registry_state_path(repo).read_text(encoding="utf-8"))
-        return f"127.0.0.1:{int(data['port'])}"
-    except (OSError, ValueError, KeyError, TypeError):
+    state = read_registry_state(repo)
+    if state is None:
         raise ToolError(
             "local registry", [], "not started: `batchplane local start` starts it (it needs Debian's docker-registry)"
-        ) from None
+        )
+    return state.host
 
 
 def registry_config(port: int, storage: Path) -> str:
@@ -620,13 +624,10 @@ def start_registry(repo: Path, port: int | None = None, timeout: float = 30.0) -
 
 def stop_registry(repo: Path) -> RegistryState | None:
     """Stop the registry recorded for this repository (by PID); None when none ran."""
-    path = _registry_state_path(repo)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        state = RegistryState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    state = read_registry_state(repo)
+    if state is None:
         return None
     if _alive(state.pid):
         stop_process(state.pid)
-    path.unlink(missing_ok=True)
+    _registry_state_path(repo).unlink(missing_ok=True)
     return state
