@@ -137,11 +137,6 @@ def s3_pattern(trigger: S3Trigger) -> str:
     return f"s3://{trigger.bucket}/{trigger.prefix or ''}*{trigger.suffix or ''}"
 
 
-def trigger_parameter(job: Job, trigger: S3Trigger) -> str | None:
-    """The parameter that receives the object's URL (the renderer's default: ``input`` when declared)."""
-    return trigger.parameter or ("input" if "input" in job.parameters else None)
-
-
 def _job_node(prefix: str, name: str, job: Job) -> Node:
     details = [f"{_number(job.vcpus)} vCPU, {job.memory_mib} MiB"]
     if job.timeout is not None:
@@ -169,7 +164,7 @@ def _events(prefix: str, name: str, job: Job) -> Iterator[Node]:
     if job.schedule is not None:
         yield Node(node_id("schedule", name), "event", "event", "schedule", (job.schedule,), f"{prefix}-{name}")
     for index, trigger in enumerate(job.triggers):
-        parameter = trigger_parameter(job, trigger.s3)
+        parameter = job.trigger_parameter(trigger.s3)
         details = (s3_pattern(trigger.s3), *([f"sets parameter {parameter}"] if parameter else []))
         yield Node(
             node_id("trigger", name, index), "event", "event", "S3 trigger", details, f"{prefix}-{name}-s3-{index}"

@@ -161,7 +161,7 @@ def _job_values(platform: Platform, lock: ImageLock, env: str, name: str, job: J
                 "bucket": t.s3.bucket,
                 "prefix": t.s3.prefix,
                 "suffix": t.s3.suffix,
-                "parameter": t.s3.parameter or ("input" if "input" in job.parameters else None),
+                "parameter": job.trigger_parameter(t.s3),
             }
             for t in job.triggers
         ],

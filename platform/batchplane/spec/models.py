@@ -412,6 +412,10 @@ class Job(Model):
     def timeout_seconds(self) -> int | None:
         return None if self.timeout is None else parse_duration(self.timeout)
 
+    def trigger_parameter(self, trigger: S3Trigger) -> str | None:
+        """The parameter that receives an S3 trigger's object URL: its own, else ``input`` when declared."""
+        return trigger.parameter or ("input" if "input" in self.parameters else None)
+
 
 # --- policy -----------------------------------------------------------------
 
