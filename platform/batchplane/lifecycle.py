@@ -250,11 +250,19 @@ def init(target: Target) -> None:
     _run(runner, target, "init", input=False, no_color=IsFlagged, lock_timeout="0s")
 
 
-def plan(target: Target, sink: LineSink | None = None, *, purpose: str = "apply") -> PlanResult:
+def plan(
+    target: Target,
+    sink: LineSink | None = None,
+    *,
+    purpose: str = "apply",
+    on_changes: Callable[[], object] | None = None,
+) -> PlanResult:
     """terraform plan to a saved plan file; its JSON and fingerprint are kept beside it.
 
     Only plans made for ``apply`` can be applied; a drift check keeps its plan
-    apart so that it never replaces a plan someone reviewed.
+    apart so that it never replaces a plan someone reviewed. ``on_changes`` is
+    called as soon as terraform says the plan changes something, before the
+    plan's JSON is made (which takes seconds: the provider loads again).
     """
     runner = TerraformRunner(target.workdir)
     directory = target.plan_dir if purpose == "apply" else target.plan_dir / purpose
@@ -262,7 +270,7 @@ def plan(target: Target, sink: LineSink | None = None, *, purpose: str = "apply"
     plan_file = directory / PLAN_FILE
     meta = directory / META_FILE
     meta.unlink(missing_ok=True)
-    _stream(
+    planned = _stream(
         runner,
         target,
         sink,
@@ -274,6 +282,8 @@ def plan(target: Target, sink: LineSink | None = None, *, purpose: str = "apply"
         detailed_exitcode=IsFlagged,
         allowed=(0, 2),
     )
+    if on_changes is not None and planned.returncode == 2:
+        on_changes()
     shown = _run(runner, target, "show", "-json", str(plan_file), no_color=IsFlagged)
     document = json.loads(shown.stdout)
     plan_json = directory / PLAN_JSON
@@ -340,22 +350,27 @@ def plan_and_gate(
 ) -> list[PlanResult]:
     """Init one by one, plan in parallel, then gate every plan that changes something.
 
-    The gate's Checkov scan of each environment's root does not need the plan:
-    it runs while terraform plans (one scan at a time: Checkov is not
-    thread-safe), so the gate only adds the scan of the plan JSON. (Started
-    before init instead, it slowed init, which hashes the provider, by as much
-    as it saved: measured.)
+    The gate's Checkov scan of a root does not need the plan's JSON: it starts
+    as soon as terraform says the plan changes something and runs while
+    `terraform show -json` loads the provider again (one scan at a time:
+    Checkov is not thread-safe), so the gate adds little more than the scan of
+    the plan JSON. A plan without changes needs no gate and scans nothing.
+    (Measured on a fresh dev root: scanning during init or during plan costs
+    as much, the CPU being taken by the provider's hash or the emulator.)
     """
     scanner = ThreadPoolExecutor(max_workers=1)
     try:
         for target in targets:
             init(target)
-        scans = {
-            t.root: scanner.submit(scan_roots, spec, [t.root]) for t in targets if t.root in spec.platform.environments
-        }
+        scans: dict[str, Future[Outcome]] = {}
+
+        def scan(target: Target) -> None:
+            if target.root in spec.platform.environments:
+                scans[target.root] = scanner.submit(scan_roots, spec, [target.root])
+
         progress = sink if len(targets) == 1 else None
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-            results = list(pool.map(lambda t: plan(t, progress), targets))
+            results = list(pool.map(lambda t: plan(t, progress, on_changes=lambda: scan(t)), targets))
         for target, result in zip(targets, results, strict=True):
             if result.has_changes:
                 gate_plan(spec, target, result, roots=scans.get(target.root))
