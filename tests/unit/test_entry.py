@@ -157,3 +157,12 @@ def test_the_hook_loads_neither_typer_nor_rich() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stderr.strip().splitlines()[-1] == "0 []"
     assert json.loads(result.stdout)["summary"]["failed"] == 0
+
+
+def test_the_fast_path_knows_every_valued_option_of_check_but_plan() -> None:
+    """A new option of `check` must be taught to the fast path (or it would fall back forever)."""
+    import typer.main
+
+    command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
+    declared = {opt for param in command.params if param.name not in {"plan", "spec_only"} for opt in param.opts}
+    assert declared == set(entry._OPTIONS)
