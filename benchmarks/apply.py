@@ -41,7 +41,9 @@ def copy_repo(target: Path) -> Path:
 
 def batchplane(repo: Path, *args: str) -> None:
     command = [sys.executable, "-m", "batchplane", *args, "--spec", str(repo / "platform.yaml")]
-    subprocess.run(command, check=True, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        sys.exit(f"batchplane {' '.join(args)} exited {done.returncode}:\n{done.stderr[-4000:]}")
 
 
 def time_batchplane(repo: Path, env: str) -> float:
