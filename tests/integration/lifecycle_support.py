@@ -24,6 +24,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_DEFAULT_SIGINT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
 @dataclass
 class LocalRepo:
     root: Path
@@ -39,7 +45,14 @@ class LocalRepo:
         return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout, check=False)
 
     def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        """The command in the background, reachable by Ctrl-C (SIGINT) as if started at a terminal.
+
+        A test run started as a background job inherits SIGINT ignored, and so
+        would this command (Python keeps an ignored SIGINT ignored): a small
+        wrapper restores the default and then becomes the command (same PID).
+        """
+        wrapped = [sys.executable, "-c", _DEFAULT_SIGINT_THEN_EXEC, *self.command(*args)[1:]]
+        return subprocess.Popen(wrapped, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def client(self, service: str, account: str) -> Any:
         state = read_state(self.root)
