@@ -69,3 +69,15 @@ def base() -> dict[str, Any]:
 def pinned_lock() -> ImageLock:
     entry = {"digest": DIGEST, "tag": "git-1", "source_hash": DIGEST}
     return ImageLock.model_validate({"images": {"ingest": {"dev": entry, "prod": entry}}})
+
+
+def write_spec(directory: Path, *, breaks: bool = False) -> Path:
+    """The base spec as a repository on disk (with its image folder); ``breaks``: iam:PassRole on * (BP-IAM-004)."""
+    doc = base()
+    if breaks:
+        doc["jobs"]["ingest"]["statements"] = [{"actions": ["iam:PassRole"], "resources": ["*"]}]
+    path = directory / "platform.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    (directory / "job_images" / "ingest").mkdir(parents=True)
+    (directory / "job_images" / "ingest" / "Dockerfile").write_text("FROM scratch\n")
+    return path

@@ -13,25 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from batchplane import entry
 from batchplane.cli import app
 from tests.conftest import EXAMPLE_SPEC
-from tests.unit.policy_support import base
+from tests.unit.policy_support import write_spec
 
 runner = CliRunner()
-
-
-def _failing_spec(tmp_path: Path) -> Path:
-    doc = base()
-    doc["jobs"]["ingest"]["statements"] = [{"actions": ["iam:PassRole"], "resources": ["*"]}]
-    path = tmp_path / "platform.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    (tmp_path / "job_images" / "ingest").mkdir(parents=True)
-    (tmp_path / "job_images" / "ingest" / "Dockerfile").write_text("FROM scratch\n")
-    return path
 
 
 def _fast(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
@@ -106,7 +95,7 @@ def test_the_fast_path_prints_what_the_full_command_prints(
 def test_findings_fail_the_fast_path_as_they_fail_the_full_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    argv = ["check", "--spec-only", "--format", "json", "--spec", str(_failing_spec(tmp_path))]
+    argv = ["check", "--spec-only", "--format", "json", "--spec", str(write_spec(tmp_path, breaks=True))]
     full = runner.invoke(app, argv)
     code, out, _ = _fast(argv, capsys, monkeypatch)
     assert code == full.exit_code == 4

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from batchplane.cli import _Group
 from batchplane.policy.command import check
 from tests.conftest import EXAMPLE_SPEC
-from tests.unit.policy_support import base
+from tests.unit.policy_support import write_spec
 
 runner = CliRunner()
 
@@ -28,17 +28,6 @@ def _app() -> typer.Typer:
     return app
 
 
-def _spec(tmp_path: Path, breaks: bool) -> Path:
-    doc = base()
-    if breaks:
-        doc["jobs"]["ingest"]["statements"] = [{"actions": ["iam:PassRole"], "resources": ["*"]}]
-    path = tmp_path / "platform.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    (tmp_path / "job_images" / "ingest").mkdir(parents=True)
-    (tmp_path / "job_images" / "ingest" / "Dockerfile").write_text("FROM scratch\n")
-    return path
-
-
 def test_the_example_passes_the_spec_rules() -> None:
     result = runner.invoke(_app(), ["check", "--spec-only", "--spec", str(EXAMPLE_SPEC)])
     assert result.exit_code == 0, result.output
@@ -46,19 +35,20 @@ def test_the_example_passes_the_spec_rules() -> None:
 
 
 def test_an_unwaived_finding_exits_4(tmp_path: Path) -> None:
-    result = runner.invoke(_app(), ["check", "--spec-only", "--env", "dev", "--spec", str(_spec(tmp_path, True))])
+    spec = write_spec(tmp_path, breaks=True)
+    result = runner.invoke(_app(), ["check", "--spec-only", "--env", "dev", "--spec", str(spec)])
     assert result.exit_code == 4
 
 
 def test_json_lists_the_rule_and_its_spec_path(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, True)
+    spec = write_spec(tmp_path, breaks=True)
     result = runner.invoke(_app(), ["check", "--spec-only", "-e", "dev", "--format", "json", "--spec", str(spec)])
     findings = json.loads(result.stdout)["findings"]
     assert [(f["id"], f["spec_path"]) for f in findings] == [("BP-IAM-004", "jobs.ingest.statements[0]")]
 
 
 def test_fail_on_above_the_finding_exits_0(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, False)
+    spec = write_spec(tmp_path, breaks=False)
     doc = yaml.safe_load(spec.read_text())
     del doc["jobs"]["ingest"]["timeout"]  # a low finding in dev
     spec.write_text(yaml.safe_dump(doc, sort_keys=False))
