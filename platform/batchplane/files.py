@@ -1,8 +1,9 @@
 """Writing files the way batchplane promises: all at once, and with a clear error.
 
-Every file batchplane writes (rendered roots, ``images.lock.json``, the spec,
-reports) is replaced atomically: a reader, or a run interrupted half-way,
-sees the old content or the new one, never half of it.
+The files batchplane replaces (rendered roots, ``images.lock.json``, the spec,
+reports) are replaced atomically: a reader, or a run interrupted half-way,
+sees the old content or the new one, never half of it. (Histories are
+appended to, a line at a time.)
 """
 
 from __future__ import annotations
