@@ -36,7 +36,7 @@ from batchplane.lock import read_lock
 from batchplane.policy.findings import Finding, Outcome, PolicyFailedError
 from batchplane.policy.gate import Request, run_check, scan_roots, unpinned_images
 from batchplane.render import compare, render
-from batchplane.render.roots import SHARED_ROOT, state_key
+from batchplane.render.roots import SHARED_ROOT, has_shared_root, state_key
 from batchplane.spec.loader import Spec
 from batchplane.terraform import Result, TerraformRunner
 
@@ -123,7 +123,7 @@ class PlanResult:
 
 def roots_of(spec: Spec) -> list[str]:
     """Every root terraform can act on: the shared registry root first."""
-    shared = [SHARED_ROOT] if spec.platform.registry.type == "ecr" else []
+    shared = [SHARED_ROOT] if has_shared_root(spec.platform) else []
     return shared + list(spec.environments)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from batchplane.cli import _Group, app
@@ -187,3 +188,24 @@ def test_a_job_that_grants_nothing_passes_and_its_document_is_still_judged(repo:
     code, document = _run(repo, "--env", "dev")
     assert code == 4
     assert ("CKV_BP_1", "dev", "jobs.data-quality") in _unwaived(document)
+
+
+def test_an_external_registry_and_environments_without_jobs_or_own_network_pass(repo: Path) -> None:
+    """No shared root to demand, and no verdicts on modules the roots instantiate zero times."""
+    spec = repo / "platform.yaml"
+    document = yaml.safe_load(spec.read_text())
+    document["registry"] = {"type": "external", "url": "registry.example.com/acme"}
+    document["jobs"] = {}
+    for environment in document["environments"].values():
+        environment.get("overrides", {}).pop("jobs", None)
+    document["policy"]["waivers"] = [w for w in document["policy"]["waivers"] if w["target"] != "jobs"]
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    shutil.rmtree(repo / "environments")
+    rendered = runner.invoke(app, ["render", "--spec", str(spec)])
+    assert rendered.exit_code == 0, rendered.output
+    code, document = _run(repo)
+    assert (code, _unwaived(document)) == (0, [])
+    addresses = {(f["environment"], f["address"]) for f in document["findings"]}
+    assert not {a for a in addresses if a[1].startswith(("module.job.", "module.job["))}
+    assert not {a for a in addresses if a[0] == "test" and a[1].startswith("module.network")}
+    assert {a for a in addresses if a[0] == "dev" and a[1].startswith("module.network")}, "dev creates its network"

@@ -13,8 +13,10 @@ from batchplane.policy.checkov_adapter import (
     carry_inline_skips,
     expected_custom_ids,
     plain_address,
+    without_absent_modules,
 )
-from batchplane.policy.findings import Finding, Outcome
+from batchplane.policy.findings import Finding, Outcome, Passed
+from batchplane.render.roots import static_main_tf
 from tests.conftest import REPO
 
 DEV = REPO / "environments" / "dev"
@@ -85,3 +87,47 @@ def test_a_spec_waiver_in_the_hcl_scan_is_not_carried_to_the_plan() -> None:
     roots = Outcome((hcl.waive("a spec waiver"),))
     carried = carry_inline_skips(roots, Outcome((hcl,)), "dev")
     assert [f.waived for f in carried.findings] == [False]
+
+
+def _on(address: str) -> Finding:
+    return Finding("test", "environments.test", "CKV_AWS_338", address, "medium", 1, "m")
+
+
+ABSENT = (
+    "module.network.aws_cloudwatch_log_group.flow_logs",
+    "module.job.aws_iam_policy_document.job",
+)
+PRESENT = (
+    "module.logs_key.aws_kms_key.this",
+    'module.queue["default"].aws_batch_job_queue.this',
+    "module.jobs_extra.aws_iam_role.this",  # another module whose name starts like one
+)
+NO_NETWORK_NO_JOBS = {"network": {"create": False}, "jobs": {}, "job_queues": {"default": {}}}
+
+
+def _scanned() -> Outcome:
+    findings = tuple(sorted(_on(a) for a in (*ABSENT, *PRESENT)))
+    passed = tuple(sorted(Passed("test", "CKV_AWS_1", a, "environments.test") for a in (*ABSENT, *PRESENT)))
+    return Outcome(findings, passed)
+
+
+def test_verdicts_on_modules_the_root_instantiates_zero_times_are_dropped(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(static_main_tf("test"))
+    kept = without_absent_modules(_scanned(), "test", tmp_path, NO_NETWORK_NO_JOBS)
+    assert sorted(f.address for f in kept.findings) == sorted(PRESENT)
+    assert sorted(p.address for p in kept.passed) == sorted(PRESENT)
+
+
+def test_a_created_network_and_present_jobs_keep_their_verdicts(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(static_main_tf("dev"))
+    values = {"network": {"create": True}, "jobs": {"a": {}}, "job_queues": {"default": {}}}
+    assert without_absent_modules(_scanned(), "dev", tmp_path, values) == _scanned()
+
+
+def test_a_hand_edited_main_tf_keeps_every_verdict(tmp_path: Path) -> None:
+    edited = static_main_tf("test").replace("count  = var.network.create ? 1 : 0", "count  = 1")
+    assert edited != static_main_tf("test")
+    (tmp_path / "main.tf").write_text(edited)
+    assert without_absent_modules(_scanned(), "test", tmp_path, NO_NETWORK_NO_JOBS) == _scanned()
+    (tmp_path / "main.tf").unlink()
+    assert without_absent_modules(_scanned(), "test", tmp_path, NO_NETWORK_NO_JOBS) == _scanned()

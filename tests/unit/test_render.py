@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from batchplane import lifecycle
 from batchplane.cli import app
 from batchplane.lock import ImageLock, LockEntry
 from batchplane.render import OwnershipError, compare, render, write
-from batchplane.spec import load_spec
+from batchplane.render.roots import SHARED_ROOT, absent_modules, static_main_tf
+from batchplane.spec import load_spec, parse_spec
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -190,3 +193,38 @@ def test_lock_written_atomically_reads_back_and_leaves_no_temporary_file(tmp_pat
     write_lock(tmp_path, lock)
     assert read_lock(tmp_path) == lock
     assert sorted(p.name for p in tmp_path.iterdir()) == ["images.lock.json"]
+
+
+def test_an_external_registry_renders_no_shared_root() -> None:
+    text = (REPO / "platform.yaml").read_text()
+    assert "registry:\n  type: ecr\n" in text
+    external = text.replace("type: ecr\n", "type: external\n  url: registry.example.com/acme\n")
+    spec = parse_spec(external, path=REPO / "platform.yaml")
+    assert render(spec, ImageLock()).roots == ("environments/dev", "environments/test", "environments/prod")
+    assert lifecycle.roots_of(spec) == ["dev", "test", "prod"]
+    assert lifecycle.roots_of(load_spec(REPO / "platform.yaml")) == [SHARED_ROOT, "dev", "test", "prod"]
+
+
+def _instance_counts(main_tf: str) -> dict[str, str]:
+    """module name -> its count or for_each expression, read from a rendered main.tf."""
+    counts = {}
+    for name, body in re.findall(r'^module "([a-z_]+)" \{\n(.*?)^\}', main_tf, re.MULTILINE | re.DOTALL):
+        meta = re.search(r"^  (?:count|for_each) += (.+)$", body, re.MULTILINE)
+        if meta:
+            counts[name] = meta.group(1)
+    return counts
+
+
+def test_absent_modules_mirrors_the_count_and_for_each_of_the_rendered_roots() -> None:
+    assert _instance_counts(static_main_tf("dev")) == {
+        "network": "var.network.create ? 1 : 0",
+        "compute": "var.compute_environments",
+        "queue": "var.job_queues",
+        "job": "var.jobs",
+    }
+    assert _instance_counts(static_main_tf(SHARED_ROOT)) == {"repository": "var.repositories"}
+    nothing = {"network": {"create": False}, "compute_environments": {}, "job_queues": {}, "jobs": {}}
+    assert absent_modules("dev", nothing) == {"network", "compute", "queue", "job"}
+    assert absent_modules("dev", {**nothing, "network": {"create": True}, "jobs": {"a": {}}}) == {"compute", "queue"}
+    assert absent_modules(SHARED_ROOT, {"repositories": {}}) == {"repository"}
+    assert absent_modules(SHARED_ROOT, {"repositories": {"a": {}}}) == set()

@@ -23,7 +23,7 @@ from typing import Any
 
 from batchplane.errors import ToolError
 from batchplane.policy.findings import Finding, Outcome, Passed, Severity
-from batchplane.render.roots import SHARED_ROOT, SOURCEMAP
+from batchplane.render.roots import SHARED_ROOT, SOURCEMAP, absent_modules, has_shared_root, static_main_tf
 from batchplane.spec.loader import Spec
 
 CHECKS_DIR = Path("policies") / "checks"
@@ -255,7 +255,7 @@ def scan_roots(spec: Spec, environments: Sequence[str]) -> Outcome:
     with _SCANS:
         runner_filter = _ready(spec)
         roots = list(environments)
-        if set(environments) == set(spec.environments):
+        if set(environments) == set(spec.environments) and has_shared_root(spec.platform):
             roots.insert(0, SHARED_ROOT)
         outcome = Outcome(rule_titles=dict(TITLES))
         for root in roots:
@@ -321,14 +321,55 @@ def _scan_root(spec: Spec, root: str, runner_filter: Any) -> Outcome:
         raise ToolError("checkov", command, f"{type(exc).__name__}: {exc}") from None
     modules = spec.root / "modules"
     outcome = _outcome(root, report, SourceMap.read(directory, where), where, f"environments/{root}", modules)
-    return without_grantless_documents(outcome, directory)
+    values = _root_values(directory)
+    return without_grantless_documents(without_absent_modules(outcome, root, directory, values), values)
+
+
+def _root_values(directory: Path) -> dict[str, Any]:
+    """A root's terraform.tfvars.json; empty when it is missing or not an object (Checkov judges that)."""
+    try:
+        values = json.loads((directory / "terraform.tfvars.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def without_absent_modules(outcome: Outcome, root: str, directory: Path, values: dict[str, Any]) -> Outcome:
+    """Drop every verdict on a module call that the root instantiates zero times.
+
+    Checkov evaluates a module called with ``count = 0`` or an empty
+    ``for_each`` once anyway, with its variables unresolved: an environment
+    that reuses a network got flow-log findings on a VPC it never creates, and
+    one without jobs a critical "cannot be evaluated" on a job policy that does
+    not exist. Terraform creates nothing there, so there is nothing to judge.
+    The instance counts come from the root's own values
+    (:func:`~batchplane.render.roots.absent_modules`), and only while its
+    ``main.tf`` is batchplane's own, byte for byte: a hand-edited ``count``
+    keeps every verdict.
+    """
+    try:
+        own = (directory / "main.tf").read_text(encoding="utf-8") == static_main_tf(root)
+    except OSError:
+        own = False
+    absent = absent_modules(root, values) if own else set()
+    if not absent:
+        return outcome
+
+    def exists(address: str) -> bool:
+        return not any(address.startswith((f"module.{m}.", f"module.{m}[")) for m in absent)
+
+    return replace(
+        outcome,
+        findings=tuple(f for f in outcome.findings if exists(f.address)),
+        passed=tuple(p for p in outcome.passed if exists(p.address)),
+    )
 
 
 _JOB_DOCUMENT = re.compile(r'^module\.job\["(?P<job>[^"]+)"\]\.(?:data\.)?aws_iam_policy_document\.job(?:\[0\])?$')
 _NOTHING_TO_JUDGE = "(no statement could be evaluated)"
 
 
-def without_grantless_documents(outcome: Outcome, directory: Path) -> Outcome:
+def without_grantless_documents(outcome: Outcome, values: dict[str, Any]) -> Outcome:
     """Drop CKV_BP_1's "no statement could be evaluated" on the job policy of a job that grants nothing.
 
     ``modules/job`` builds that document only when the job has statements
@@ -338,11 +379,7 @@ def without_grantless_documents(outcome: Outcome, directory: Path) -> Outcome:
     ``policy_statements`` in ``terraform.tfvars.json``. Any other verdict on
     the document (a wildcard, an unresolved list) stands.
     """
-    try:
-        values = json.loads((directory / "terraform.tfvars.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return outcome
-    jobs = values.get("jobs") if isinstance(values, dict) else None
+    jobs = values.get("jobs")
     if not isinstance(jobs, dict):
         return outcome
 

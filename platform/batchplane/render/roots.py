@@ -8,6 +8,7 @@ the spec is spliced into HCL expressions.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -82,6 +83,41 @@ def backend_tf(platform: Platform, root: str) -> str:
 
 def _static(directory: str, names: tuple[str, ...]) -> RootFiles:
     return {name: GENERATED_HEADER + _template_text(f"{directory}/{name}") for name in names}
+
+
+def has_shared_root(platform: Platform) -> bool:
+    """Whether the spec renders ``environments/shared``.
+
+    That root holds the ECR repositories, so a spec with an external registry has none.
+    """
+    return platform.registry.type == "ecr"
+
+
+def static_main_tf(root: str) -> str:
+    """The ``main.tf`` batchplane writes into ``root`` (the same text for every spec)."""
+    return _static("shared" if root == SHARED_ROOT else "env", ("main.tf",))["main.tf"]
+
+
+# Module calls made once per entry of a map in terraform.tfvars.json (`for_each = var.<map>`).
+_FOR_EACH_MAPS = {
+    SHARED_ROOT: {"repository": "repositories"},
+    "env": {"compute": "compute_environments", "queue": "job_queues", "job": "jobs"},
+}
+
+
+def absent_modules(root: str, values: Mapping[str, Any]) -> set[str]:
+    """Module calls of :func:`static_main_tf` that ``values`` (the root's tfvars) instantiate zero times.
+
+    It mirrors the ``count`` and ``for_each`` of those files: ``compute``, ``queue``
+    and ``job`` exist once per entry of their map, ``repository`` once per image,
+    and ``network`` only when the environment creates its network.
+    """
+    maps = _FOR_EACH_MAPS[SHARED_ROOT if root == SHARED_ROOT else "env"]
+    absent = {module for module, key in maps.items() if values.get(key) == {}}
+    network = values.get("network")
+    if root != SHARED_ROOT and isinstance(network, Mapping) and network.get("create") is False:
+        absent.add("network")
+    return absent
 
 
 # --- values -----------------------------------------------------------------

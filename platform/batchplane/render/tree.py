@@ -19,6 +19,7 @@ from batchplane.render.roots import (
     GENERATED_HEADER,
     MANIFEST,
     SHARED_ROOT,
+    has_shared_root,
     render_env_root,
     render_shared_root,
     with_manifest,
@@ -72,7 +73,7 @@ def render(spec: Spec, lock: ImageLock, environments: Sequence[str] | None = Non
     """Every root of the spec (or of the given environments), as bytes."""
     selected = list(spec.environments) if not environments else list(environments)
     roots: dict[str, dict[str, str]] = {}
-    if spec.platform.registry.type == "ecr" and not environments:
+    if has_shared_root(spec.platform) and not environments:
         roots[SHARED_ROOT] = render_shared_root(spec)
     for env in selected:
         roots[env] = render_env_root(spec, lock, env)
