@@ -7,15 +7,24 @@ spec rules + Checkov in one process), the time of one bare
 `checkov -d environments/dev --framework terraform` run, and the ratio of the
 two (target <= 1.5). Every figure is a whole command, start-up included. Run:
 
-    .venv/bin/python benchmarks/check.py [REPEATS]
+    .venv/bin/python benchmarks/check.py [REPEATS] [--instructions]
+
+Wall-clock figures move with the host: on the same 2-core VM the pydantic floor
+was 0.23 s on a quiet host and 0.38 s on a busy one, and `check --spec-only`
+moved with it. ``--instructions`` also counts the CPU instructions of the
+spec-only commands and of the floor under valgrind's callgrind (about 30 s each).
+The counts do not depend on the host's speed or load, so two runs on different
+hosts can be compared.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,8 +71,37 @@ def spec_only_in_process(repeats: int) -> float:
     return statistics.median(once() for _ in range(repeats))
 
 
+def instructions(command: list[str]) -> int:
+    """CPU instructions of one run of ``command``, counted by callgrind."""
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "callgrind.out"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+            cwd=REPO,
+            env=ENV,
+            capture_output=True,
+            check=False,
+            timeout=600,
+        )
+        totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
+    return int(totals[0].split()[1])
+
+
+def print_instructions() -> None:
+    counts = {
+        "check --spec-only (json)": instructions(batchplane("check", "--spec-only", "--format", "json")),
+        "check --spec-only (text)": instructions(batchplane("check", "--spec-only")),
+        "python + one pydantic model": instructions([sys.executable, "-c", PYDANTIC_FLOOR]),
+    }
+    for label, count in counts.items():
+        print(f"{label + ', instructions:':42s} {count / 1e6:6.0f} M")
+
+
 def main() -> None:
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    args = [a for a in sys.argv[1:] if a != "--instructions"]
+    repeats = int(args[0]) if args else 3
     in_process = spec_only_in_process(max(repeats, 5))
     spec_only = median(batchplane("check", "--spec-only", "--format", "json"), max(repeats, 11))
     spec_only_text = median(batchplane("check", "--spec-only"), max(repeats, 11))
@@ -81,6 +119,8 @@ def main() -> None:
     print(f"check, all 4 roots (spec rules + Checkov): {full:6.2f} s")
     print(f"checkov -d environments/dev (bare CLI):    {bare:6.2f} s")
     print(f"ratio full / bare:                         {full / bare:6.2f}     (target <= 1.5)")
+    if "--instructions" in sys.argv[1:]:
+        print_instructions()
 
 
 if __name__ == "__main__":
