@@ -424,6 +424,15 @@ class PolicySettings(Model):
     """Knobs of the policy gate."""
 
     max_spot_bid_percentage: Annotated[int, Field(ge=1, le=100)] = 100
+    max_waiver_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=90, description="A waiver may not expire later than this many days from today."
+    )
+    allow_critical_waivers: bool = Field(
+        default=False, description="Whether a waiver may accept a critical finding at all."
+    )
+    min_log_retention_days: Annotated[int, Field(ge=1, le=3653)] = Field(
+        default=30, description="BP-OPS-003 fires when an environment keeps logs for fewer days than this."
+    )
 
 
 class Waiver(Model):
@@ -435,11 +444,28 @@ class Waiver(Model):
     expires: Annotated[date, Field(strict=False)]
 
 
+def _root_relative(value: str) -> str:
+    parts = value.split("/")
+    if value.startswith("/") or "\\" in value or any(p in ("", ".", "..") for p in parts):
+        raise ValueError("a relative path with '/' separators, no '.', '..' or empty parts")
+    if len(parts) < 3 or parts[0] != "environments":
+        raise ValueError("a file inside a rendered root: environments/<root>/<file>")
+    return value
+
+
+class ExtraFile(Model):
+    """A hand-written file allowed inside a rendered root (scanned like the rest)."""
+
+    path: Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_root_relative)]
+    reason: Annotated[str, StringConstraints(min_length=3)]
+
+
 class Policy(Model):
-    """Policy gate settings and waivers."""
+    """Policy gate settings, waivers and the hand-written files allowed in rendered roots."""
 
     settings: PolicySettings = Field(default_factory=PolicySettings)
     waivers: list[Waiver] = Field(default_factory=list)
+    extra_files: list[ExtraFile] = Field(default_factory=list)
 
 
 # --- the whole platform -----------------------------------------------------
