@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.files import OutputError, atomic_write, write_output
+from batchplane.files import OutputError, UnsafeFileError, atomic_write, write_output
 
 
 def test_a_new_file_gets_the_umask_not_private_permissions(tmp_path: Path) -> None:
@@ -44,3 +44,55 @@ def test_an_output_that_cannot_be_written_is_a_usage_error(tmp_path: Path, where
     with pytest.raises(OutputError) as raised:
         write_output(tmp_path / where, "{}")
     assert raised.value.exit_code == 2
+
+
+def test_an_output_to_a_device_writes_through_and_keeps_the_device(tmp_path: Path) -> None:
+    before = os.stat("/dev/null")
+    write_output(Path("/dev/null"), "{}")
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode)
+    assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
+def test_an_output_to_a_fifo_writes_through_and_keeps_the_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_output(fifo, "hello")
+        assert os.read(reader, 100) == b"hello"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_an_output_symlink_named_by_the_user_is_followed_and_stays_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_output(link, "new")
+    assert link.is_symlink()
+    assert real.read_text() == "new"
+
+
+def test_a_dash_output_is_standard_output(capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    write_output(Path("-"), "to stdout")
+    assert capfd.readouterr().out == "to stdout"
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_an_owned_file_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    owned = tmp_path / "main.tf"
+    if kind == "symlink":
+        owned.symlink_to(outside)
+    else:
+        os.mkfifo(owned)
+    with pytest.raises(UnsafeFileError) as raised:
+        atomic_write(owned, b"x")
+    assert raised.value.exit_code == 5
+    assert outside.read_text() == "keep"
+    assert owned.is_symlink() if kind == "symlink" else stat.S_ISFIFO(owned.lstat().st_mode)
