@@ -9,7 +9,8 @@ and :func:`batchplane.console.explain`).
 
 The fast path takes only the plain forms of ``check``'s own options
 (``--spec-only``, ``--spec``, ``--env``/``-e``, ``--format``/``-f``,
-``--output``/``-o``, ``--fail-on``) with valid values. Anything else (``--help``,
+``--output``/``-o``, ``--fail-on``, ``--base``) with valid values; ``--base``
+asks git, not Typer, so it stays on the fast path. Anything else (``--help``,
 ``--plan``, a global option, an unknown environment, a value Click would reject)
 goes to :mod:`batchplane.cli` unchanged, which parses and answers it as always.
 """
@@ -34,6 +35,7 @@ _OPTIONS = {
     "--output": "output",
     "-o": "output",
     "--fail-on": "fail-on",
+    "--base": "base",
 }
 
 
@@ -46,6 +48,7 @@ class SpecOnlyCheck:
     fmt: str = "text"
     output: Path | None = None
     fail_on: Severity = "low"
+    base: str | None = None
 
 
 def parse_spec_only_check(argv: list[str]) -> SpecOnlyCheck | None:
@@ -76,6 +79,8 @@ def parse_spec_only_check(argv: list[str]) -> SpecOnlyCheck | None:
             found.fmt = value
         elif name == "fail-on" and value in SEVERITIES:
             found.fail_on = SEVERITIES[SEVERITIES.index(value)]
+        elif name == "base":
+            found.base = value
         else:
             return None
     return found
@@ -91,7 +96,7 @@ def run_spec_only_check(options: SpecOnlyCheck) -> int | None:
     if not set(options.envs) <= set(spec.environments):
         return None  # the full CLI words the usage error
     environments = list(dict.fromkeys(options.envs)) or spec.environments
-    outcome = run_check(spec, Request(environments, spec_only=True))
+    outcome = run_check(spec, Request(environments, spec_only=True, base=options.base))
     emit(outcome, options.fmt, options.output, spec.path)
     enforce(outcome, options.fail_on)
     return int(ExitCode.OK)

@@ -44,6 +44,14 @@ PlanOption = Annotated[
 SpecOnlyOption = Annotated[
     bool, typer.Option("--spec-only", help="Spec rules only (milliseconds, no Checkov): for pre-commit hooks.")
 ]
+BaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base",
+        metavar="REF",
+        help="Git revision to compare waivers with: each waiver added or widened since REF is a finding.",
+    ),
+]
 FailOnOption = Annotated[
     FailOn, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
 ]
@@ -65,6 +73,7 @@ def check(
     plan: PlanOption = None,
     spec_only: SpecOnlyOption = False,
     fail_on: FailOnOption = FailOn.low,
+    base: BaseOption = None,
     spec: SpecOption = None,
 ) -> None:
     """Policy gate: spec rules and Checkov over the rendered roots. Exit 4 on unwaived findings."""
@@ -75,6 +84,6 @@ def check(
     if plan is not None and spec_only:
         raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
     environments = list(dict.fromkeys(env)) if env else loaded.environments
-    outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan))
+    outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan, base=base))
     emit(outcome, fmt.value, output, loaded.path)
     enforce(outcome, _SEVERITY[fail_on])

@@ -66,18 +66,55 @@ class Passed:
 
 
 @dataclass(frozen=True)
+class WaiverStatus:
+    """One waiver of the spec as the check judged it: what the reports list."""
+
+    index: int
+    id: str
+    target: str
+    reason: str
+    expires: str
+    line: int | None
+    refused: tuple[str, ...] = ()
+    """Why it waives nothing, one sentence each; empty when it is accepted."""
+    waived: tuple[Finding, ...] = ()
+    new_since_base: bool | None = None
+    """Whether ``check --base`` found it added (or widened) since the base; None without --base."""
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form: exactly the documented field names."""
+        return {
+            "id": self.id,
+            "target": self.target,
+            "reason": self.reason,
+            "expires": self.expires,
+            "line": self.line,
+            "status": "refused" if self.refused else "accepted",
+            "refused_because": list(self.refused),
+            "waived": [
+                {"id": f.id, "environment": f.environment, "spec_path": f.spec_path, "severity": f.severity}
+                for f in self.waived
+            ],
+            "new_since_base": self.new_since_base,
+        }
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Everything one check produced, in a stable order."""
 
     findings: tuple[Finding, ...] = ()
     passed: tuple[Passed, ...] = ()
     rule_titles: dict[str, str] = field(default_factory=dict)
+    waivers: tuple[WaiverStatus, ...] = ()
+    """Every waiver of the spec and its verdict (set by the waiver step, which comes last)."""
 
     def merged(self, other: Outcome) -> Outcome:
         return Outcome(
             tuple(sorted((*self.findings, *other.findings))),
             tuple(sorted((*self.passed, *other.passed))),
             {**self.rule_titles, **other.rule_titles},
+            (*self.waivers, *other.waivers),
         )
 
     def summary(self) -> dict[str, int]:

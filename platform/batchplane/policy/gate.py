@@ -9,6 +9,7 @@ from pathlib import Path
 from batchplane.lock import ImageLock, read_lock
 from batchplane.policy import rules
 from batchplane.policy.findings import Finding, Outcome
+from batchplane.policy.waiver_base import read_base_waivers
 from batchplane.policy.waivers import apply_waivers
 from batchplane.spec.loader import Spec
 
@@ -23,13 +24,23 @@ class Request:
     today: dt.date | None = None
     lock: ImageLock | None = None
     """The image lock to judge (default: the repository's): `promote` checks the lock it would write."""
+    base: str | None = None
+    """A git revision: waivers added or widened since it are findings (`check --base`)."""
 
 
 def scan_roots(spec: Spec, environments: list[str]) -> Outcome:
-    """Checkov over the rendered roots alone: start it early (e.g. while terraform plans), pass it on."""
+    """Root integrity, then Checkov over the rendered roots: start it early (e.g. while terraform plans), pass it on.
+
+    Integrity (:mod:`batchplane.policy.integrity`) runs first and relies on
+    nothing Checkov reads: a root holding files render did not write fails
+    whatever Checkov makes of them.
+    """
+    from batchplane.policy.integrity import check_roots
+
+    intact = check_roots(spec, environments)
     from batchplane.policy.checkov_adapter import scan_roots as scan  # imports checkov: seconds
 
-    return scan(spec, environments)
+    return intact.merged(scan(spec, environments))
 
 
 def run_check(spec: Spec, request: Request, *, roots: Outcome | None = None) -> Outcome:
@@ -48,7 +59,14 @@ def run_check(spec: Spec, request: Request, *, roots: Outcome | None = None) -> 
             outcome = outcome.merged(scan_plan(spec, request.environments[0], request.plan, scanned))
     complete = set(request.environments) == set(spec.environments)
     today = request.today or dt.date.today()
-    return apply_waivers(spec, outcome, today, complete=complete, checkov=not request.spec_only)
+    # A waiver's verdict must not depend on which --env was asked for: the spec rules of the other
+    # environments (milliseconds) say whether it would accept a critical finding there.
+    others = [e for e in spec.environments if e not in request.environments]
+    elsewhere = rules.evaluate(spec, others, lock).findings if others else ()
+    base = read_base_waivers(spec.path, request.base) if request.base is not None else None
+    return apply_waivers(
+        spec, outcome, today, complete=complete, checkov=not request.spec_only, elsewhere=elsewhere, base=base
+    )
 
 
 def unpinned_images(spec: Spec, environment: str) -> list[Finding]:

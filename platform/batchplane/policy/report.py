@@ -12,7 +12,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from batchplane import __version__
-from batchplane.policy.findings import ALL_ENVIRONMENTS, Finding, Outcome, Severity, severity_rank
+from batchplane.policy.findings import ALL_ENVIRONMENTS, Finding, Outcome, Severity, WaiverStatus, severity_rank
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -54,7 +54,12 @@ def render(outcome: Outcome, fmt: str, spec_uri: str) -> str:
 
 
 def to_json(outcome: Outcome) -> str:
-    document = {"findings": [f.as_dict() for f in outcome.findings], "summary": outcome.summary()}
+    """Findings, every waiver with its verdict, and the counts."""
+    document = {
+        "findings": [f.as_dict() for f in outcome.findings],
+        "waivers": [w.as_dict() for w in outcome.waivers],
+        "summary": outcome.summary(),
+    }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -176,7 +181,7 @@ def _suite_name(environment: str) -> str:
 
 
 def tables(outcome: Outcome) -> Iterable[Table]:
-    """A rich table of findings per environment."""
+    """A rich table of findings per environment, then one of the spec's waivers."""
     from rich.table import Table
 
     for environment, group in groupby(outcome.findings, key=lambda f: f.environment):
@@ -190,6 +195,26 @@ def tables(outcome: Outcome) -> Iterable[Table]:
                 severity = f"[dim]waived ({finding.severity})[/]"
             table.add_row(severity, finding.id, where, finding.address, finding.message)
         yield table
+    if outcome.waivers:
+        yield _waiver_table(outcome.waivers)
+
+
+def _waiver_table(waivers: Iterable[WaiverStatus]) -> Table:
+    """Each waiver with its reason and expiry, and what it waived or why it was refused: what a reviewer reads."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="waivers", title_justify="left")
+    for column in ("status", "rule", "target", "expires", "reason", "waiver"):
+        table.add_column(column, overflow="fold")
+    for waiver in waivers:
+        where = f"policy.waivers[{waiver.index}]" + (f":{waiver.line}" if waiver.line else "")
+        status = "[bold red]refused[/]" if waiver.refused else f"accepted ({len(waiver.waived)} waived)"
+        if waiver.new_since_base:
+            status += " [yellow]new[/]"
+        # Reasons are the spec author's text: never markup.
+        table.add_row(status, waiver.id, escape(waiver.target), waiver.expires, escape(waiver.reason), where)
+    return table
 
 
 def summary_line(outcome: Outcome) -> str:
