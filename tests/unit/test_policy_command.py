@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
@@ -82,3 +84,142 @@ def test_a_plan_needs_exactly_one_environment(tmp_path: Path) -> None:
     plan.write_text("{}")
     result = runner.invoke(_app(), ["check", "--plan", str(plan), "--spec", str(EXAMPLE_SPEC)])
     assert result.exit_code == 2
+
+
+# --- waivers a reviewer can trust (bypass attempts: each must exit 4 at the waiver's line) ---------------
+
+
+def _with_waivers(tmp_path: Path, *waivers: dict[str, object], breaks: bool = True, **settings: object) -> Path:
+    """The small spec (with iam:PassRole on *, BP-IAM-004, unless not ``breaks``) and these waivers."""
+    spec = write_spec(tmp_path, breaks=breaks)
+    doc = yaml.safe_load(spec.read_text())
+    doc["environments"]["dev"]["log_retention_days"] = 30  # above the default floor: no BP-OPS-003 in the way
+    if not breaks:
+        del doc["jobs"]["ingest"]["timeout"]  # BP-OPS-002 at jobs.ingest: low, medium in prod
+    doc["policy"] = {"waivers": list(waivers), "settings": settings}
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return spec
+
+
+def _json_check(spec: Path) -> tuple[int, dict[str, Any]]:
+    result = runner.invoke(_app(), ["check", "--spec-only", "--format", "json", "--spec", str(spec)])
+    document: dict[str, Any] = json.loads(result.stdout)
+    return result.exit_code, document
+
+
+def _line_of(spec: Path, text: str) -> int:
+    return spec.read_text().splitlines().index(text) + 1
+
+
+SOON = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+
+
+def test_the_issues_waiver_of_a_critical_finding_for_all_jobs_until_2099_is_refused(tmp_path: Path) -> None:
+    spec = _with_waivers(tmp_path, {"id": "BP-IAM-004", "target": "jobs", "reason": "tmp", "expires": "2099-12-31"})
+    code, document = _json_check(spec)
+    line = _line_of(spec, "  - id: BP-IAM-004")
+    assert code == 4
+    assert sorted((f["id"], f["line"]) for f in document["findings"] if f["id"].startswith("BP-POL")) == [
+        ("BP-POL-003", line),
+        ("BP-POL-004", line),
+        ("BP-POL-005", line),
+    ]
+
+
+def test_the_critical_finding_the_issues_waiver_aimed_at_stays_unwaived_and_visible(tmp_path: Path) -> None:
+    spec = _with_waivers(tmp_path, {"id": "BP-IAM-004", "target": "jobs", "reason": "tmp", "expires": "2099-12-31"})
+    _, document = _json_check(spec)
+    assert [(f["environment"], f["waived"]) for f in document["findings"] if f["id"] == "BP-IAM-004"] == [
+        ("dev", False),
+        ("prod", False),
+    ]
+    assert [(w["status"], w["reason"], w["expires"]) for w in document["waivers"]] == [("refused", "tmp", "2099-12-31")]
+
+
+def test_a_critical_waiver_within_its_lifetime_is_still_refused_by_default(tmp_path: Path) -> None:
+    spec = _with_waivers(tmp_path, {"id": "BP-IAM-004", "target": "jobs.ingest", "reason": "PLAT-9", "expires": SOON})
+    code, document = _json_check(spec)
+    assert code == 4
+    assert [(f["severity"], f["line"]) for f in document["findings"] if f["id"] == "BP-POL-004"] == [
+        ("critical", _line_of(spec, "  - id: BP-IAM-004"))
+    ]
+
+
+def test_an_over_long_waiver_is_refused(tmp_path: Path) -> None:
+    late = (dt.date.today() + dt.timedelta(days=91)).isoformat()
+    spec = _with_waivers(
+        tmp_path, {"id": "BP-OPS-002", "target": "jobs.ingest", "reason": "PLAT-9", "expires": late}, breaks=False
+    )
+    code, document = _json_check(spec)
+    assert code == 4
+    assert [f["line"] for f in document["findings"] if f["id"] == "BP-POL-003"] == [
+        _line_of(spec, "  - id: BP-OPS-002")
+    ]
+    assert document["summary"]["waived"] == 0
+
+
+def test_a_section_wide_waiver_is_refused(tmp_path: Path) -> None:
+    spec = _with_waivers(
+        tmp_path, {"id": "BP-OPS-002", "target": "jobs", "reason": "PLAT-9", "expires": SOON}, breaks=False
+    )
+    code, document = _json_check(spec)
+    assert code == 4
+    assert [f["line"] for f in document["findings"] if f["id"] == "BP-POL-005"] == [
+        _line_of(spec, "  - id: BP-OPS-002")
+    ]
+    assert document["summary"]["waived"] == 0
+
+
+def test_a_waiver_of_an_entry_the_spec_does_not_have_is_refused(tmp_path: Path) -> None:
+    spec = _with_waivers(
+        tmp_path, {"id": "BP-OPS-002", "target": "jobs.ingest2", "reason": "PLAT-9", "expires": SOON}, breaks=False
+    )
+    code, document = _json_check(spec)
+    assert code == 4
+    assert [f["id"] for f in document["findings"] if f["id"].startswith("BP-POL")] == ["BP-POL-005"]
+
+
+def test_an_allowed_critical_waiver_within_its_lifetime_waives_and_is_listed(tmp_path: Path) -> None:
+    waiver = {"id": "BP-IAM-004", "target": "jobs.ingest", "reason": "PLAT-9 until the role split", "expires": SOON}
+    spec = _with_waivers(tmp_path, waiver, allow_critical_waivers=True)
+    code, document = _json_check(spec)
+    assert code == 0
+    assert [f["waived"] for f in document["findings"]] == [True, True]
+    assert [(w["status"], w["reason"], w["expires"], len(w["waived"])) for w in document["waivers"]] == [
+        ("accepted", "PLAT-9 until the role split", SOON, 2)
+    ]
+
+
+def test_a_correct_waiver_passes_and_json_lists_it(tmp_path: Path) -> None:
+    waiver = {"id": "BP-OPS-002", "target": "jobs.ingest", "reason": "batch window; PLAT-7", "expires": SOON}
+    spec = _with_waivers(tmp_path, waiver, breaks=False)
+    code, document = _json_check(spec)
+    assert code == 0
+    assert document["waivers"] == [
+        {
+            "id": "BP-OPS-002",
+            "target": "jobs.ingest",
+            "reason": "batch window; PLAT-7",
+            "expires": SOON,
+            "line": _line_of(spec, "  - id: BP-OPS-002"),
+            "status": "accepted",
+            "refused_because": [],
+            "waived": [
+                {"id": "BP-OPS-002", "environment": "dev", "spec_path": "jobs.ingest", "severity": "low"},
+                {"id": "BP-OPS-002", "environment": "prod", "spec_path": "jobs.ingest", "severity": "medium"},
+            ],
+            "new_since_base": None,
+        }
+    ]
+
+
+def test_a_correct_waiver_is_listed_with_reason_and_expiry_in_the_text_report(tmp_path: Path) -> None:
+    waiver = {"id": "BP-OPS-002", "target": "jobs.ingest", "reason": "batch window; PLAT-7", "expires": SOON}
+    spec = _with_waivers(tmp_path, waiver, breaks=False)
+    report = tmp_path / "report.txt"
+    result = runner.invoke(_app(), ["check", "--spec-only", "-o", str(report), "--spec", str(spec)])
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in report.read_text().splitlines() if "batch window; PLAT-7" in line]
+    assert "accepted (2 waived)" in row
+    assert SOON in row
+    assert "jobs.ingest" in row

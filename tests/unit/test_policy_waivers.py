@@ -31,6 +31,7 @@ def _check(
     if doc is None:
         doc = base()
         del doc["jobs"]["ingest"]["timeout"]  # trips BP-OPS-002 at jobs.ingest in dev and prod
+    doc["environments"]["dev"]["log_retention_days"] = 30  # above the default floor: no BP-OPS-003 in the way
     doc["policy"] = {"waivers": list(waivers), "settings": settings or {}}
     spec = spec_from(doc, tmp_path)
     envs = environments or spec.environments
@@ -161,16 +162,16 @@ def test_a_waiver_matching_a_finding_that_is_critical_there_is_refused(tmp_path:
 
 def test_a_waiver_of_a_finding_production_raises_to_critical_is_refused(tmp_path: Path) -> None:
     doc = base()
-    doc["jobs"]["ingest"]["environment"]["DB_PASSWORD"] = "hunter22"  # BP-OPS-004: high, critical in prod
-    outcome = _check(tmp_path, _waiver(id="BP-OPS-004", target="jobs.ingest.environment.DB_PASSWORD"), doc=doc)
+    doc["jobs"]["ingest"]["environment"]["DB_PASSWORD"] = "hunter22"  # BP-SEC-001: high, critical in prod
+    outcome = _check(tmp_path, _waiver(id="BP-SEC-001", target="jobs.ingest.environment.DB_PASSWORD"), doc=doc)
     assert "BP-POL-004" in _ids(outcome)
 
 
 def test_the_production_finding_refuses_the_waiver_even_when_only_dev_is_checked(tmp_path: Path) -> None:
     doc = base()
     doc["jobs"]["ingest"]["environment"]["DB_PASSWORD"] = "hunter22"
-    outcome = _check(tmp_path, _waiver(id="BP-OPS-004", target="jobs.ingest"), doc=doc, environments=["dev"])
-    assert [(f.id, f.waived) for f in outcome.findings if f.id.startswith("BP-OPS")] == [("BP-OPS-004", False)]
+    outcome = _check(tmp_path, _waiver(id="BP-SEC-001", target="jobs.ingest"), doc=doc, environments=["dev"])
+    assert [(f.id, f.waived) for f in outcome.findings if f.id == "BP-SEC-001"] == [("BP-SEC-001", False)]
     assert "BP-POL-004" in _ids(outcome)
 
 
