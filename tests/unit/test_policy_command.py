@@ -89,7 +89,7 @@ def test_a_plan_needs_exactly_one_environment(tmp_path: Path) -> None:
 # --- waivers a reviewer can trust (bypass attempts: each must exit 4 at the waiver's line) ---------------
 
 
-def _with_waivers(tmp_path: Path, *waivers: dict[str, object], breaks: bool = True, **settings: object) -> Path:
+def _with_waivers(tmp_path: Path, *waivers: dict[str, Any], breaks: bool = True, **settings: object) -> Path:
     """The small spec (with iam:PassRole on *, BP-IAM-004, unless not ``breaks``) and these waivers."""
     spec = write_spec(tmp_path, breaks=breaks)
     doc = yaml.safe_load(spec.read_text())
