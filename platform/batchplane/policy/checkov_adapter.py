@@ -23,6 +23,7 @@ from typing import Any
 
 from batchplane.errors import ToolError
 from batchplane.policy.findings import Finding, Outcome, Passed, Severity
+from batchplane.policy.integrity import UNREVIEWED_SKIP_ID, loads_only_rendered, reviewed, unreviewed_skip
 from batchplane.render.roots import SHARED_ROOT, SOURCEMAP, absent_modules, has_shared_root, static_main_tf
 from batchplane.spec.loader import Spec
 
@@ -322,7 +323,9 @@ def _scan_root(spec: Spec, root: str, runner_filter: Any) -> Outcome:
     modules = spec.root / "modules"
     outcome = _outcome(root, report, SourceMap.read(directory, where), where, f"environments/{root}", modules)
     values = _root_values(directory)
-    return without_grantless_documents(without_absent_modules(outcome, root, directory, values), values)
+    declared = any(e.path.startswith(f"environments/{root}/") for e in spec.platform.policy.extra_files)
+    pruned = without_absent_modules(outcome, root, directory, values, declared=declared)
+    return without_grantless_documents(pruned, values)
 
 
 def _root_values(directory: Path) -> dict[str, Any]:
@@ -334,7 +337,9 @@ def _root_values(directory: Path) -> dict[str, Any]:
     return values if isinstance(values, dict) else {}
 
 
-def without_absent_modules(outcome: Outcome, root: str, directory: Path, values: dict[str, Any]) -> Outcome:
+def without_absent_modules(
+    outcome: Outcome, root: str, directory: Path, values: dict[str, Any], *, declared: bool = False
+) -> Outcome:
     """Drop every verdict on a module call that the root instantiates zero times.
 
     Checkov evaluates a module called with ``count = 0`` or an empty
@@ -344,13 +349,16 @@ def without_absent_modules(outcome: Outcome, root: str, directory: Path, values:
     not exist. Terraform creates nothing there, so there is nothing to judge.
     The instance counts come from the root's own values
     (:func:`~batchplane.render.roots.absent_modules`), and only while its
-    ``main.tf`` is batchplane's own, byte for byte: a hand-edited ``count``
-    keeps every verdict.
+    ``main.tf`` is batchplane's own, byte for byte, and no other file
+    Terraform loads is there: a hand-edited ``count``, an override or
+    ``*.auto.tfvars`` file, or any file the spec declares in the root
+    (``declared``: ``policy.extra_files``) keeps every verdict.
     """
     try:
         own = (directory / "main.tf").read_text(encoding="utf-8") == static_main_tf(root)
     except OSError:
         own = False
+    own = own and not declared and loads_only_rendered(directory, root)
     absent = absent_modules(root, values) if own else set()
     if not absent:
         return outcome
@@ -449,19 +457,29 @@ def _reports(report: Any) -> Iterable[Any]:
     return report if isinstance(report, list) else [report]
 
 
-def _inline_skip(record: Any, modules: Path) -> str | None:
-    """The reason of an inline skip that counts as a waiver, else None.
-
-    Reviewed module code may skip a built-in check with a reason (it shows as
-    waived); a skip in a generated root, in a plan, or of our own checks is
-    ignored: those are waived in the spec or not at all.
-    """
-    if record.check_id.startswith(("CKV_BP_", "CKV2_BP_")):
-        return None
+def _in_modules(record: Any, modules: Path) -> Path | None:
+    """The file of a Checkov record when it lies inside the repository's ``modules/``."""
     path = Path(getattr(record, "file_abs_path", "") or "")
     try:
         path.resolve().relative_to(modules.resolve())
     except ValueError:
+        return None
+    return path
+
+
+def _inline_skip(record: Any, modules: Path) -> str | None:
+    """The reason of an inline skip that counts as a waiver, else None.
+
+    Reviewed module code may skip a built-in check with a reason (it shows as
+    waived): a file of ``modules/`` whose content is on the package's known
+    list (:func:`batchplane.policy.integrity.reviewed`). A skip in a new or
+    edited module file, in a generated root, in a plan, or of our own checks
+    is ignored: those are waived in the spec or not at all.
+    """
+    if record.check_id.startswith(("CKV_BP_", "CKV2_BP_")):
+        return None
+    path = _in_modules(record, modules)
+    if path is None or not reviewed(path, modules):
         return None
     reason = (record.check_result or {}).get("suppress_comment") or "no reason given"
     return f"{INLINE_SKIP}{reason}"
@@ -501,7 +519,12 @@ def _outcome(
                 evaluated.add(record.resource)
             details = f" ({'; '.join(record.details)})" if getattr(record, "details", None) else ""
             reason = _inline_skip(record, modules) if skipped else None
-            if skipped and reason is None:
+            unreviewed = _in_modules(record, modules) if skipped and reason is None else None
+            if unreviewed is not None and not reviewed(unreviewed, modules):
+                file = f"modules/{unreviewed.resolve().relative_to(modules.resolve()).as_posix()}"
+                details += f" (inline skip ignored: {file} is not a reviewed module file, see {UNREVIEWED_SKIP_ID})"
+                findings.append(unreviewed_skip(root, spec_path, line, record.resource, record.check_id, file))
+            elif skipped and reason is None:
                 details += " (inline skip ignored: waive it in the spec)"
             finding = Finding(
                 environment=root,
