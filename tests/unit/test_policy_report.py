@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from batchplane.policy import report
-from batchplane.policy.findings import Finding, Outcome, Passed
+from batchplane.policy.findings import Finding, Outcome, Passed, WaiverStatus
 
 FINDINGS = (
     Finding("dev", "jobs.a.statements[0]", "BP-IAM-004", 'module.job["a"]', "critical", 42, "iam:PassRole on *"),
@@ -20,10 +20,17 @@ FINDINGS = (
     ).waive("chosen per environment"),
     Finding("*", "policy.waivers[0]", "BP-POL-002", "", "low", None, "matches no finding"),
 )
+WAIVERS = (
+    WaiverStatus(0, "CKV_AWS_338", "jobs.a", "chosen per environment", "2026-08-01", 7, waived=(FINDINGS[1],)),
+    WaiverStatus(
+        1, "BP-IAM-004", "jobs", "tmp", "2099-12-31", 11, refused=("critical", "section"), new_since_base=True
+    ),
+)
 OUTCOME = Outcome(
     FINDINGS,
     (Passed("dev", "BP-IAM-001", 'module.job["a"]', "jobs.a.access[0]"),),
     {"BP-IAM-004": "No iam:PassRole on every role"},
+    WAIVERS,
 )
 
 
@@ -97,3 +104,43 @@ def test_junit_counts_failures_and_waived_as_skipped() -> None:
 def test_text_groups_by_environment_and_ends_with_the_summary() -> None:
     text = report.render(OUTCOME, "text", "platform.yaml")
     assert text.index("dev") < text.index("spec") < text.index("2 failed, 1 waived, 1 passed")
+
+
+def test_json_lists_every_waiver_with_exactly_the_documented_fields() -> None:
+    document = json.loads(report.render(OUTCOME, "json", "platform.yaml"))
+    assert {tuple(sorted(w)) for w in document["waivers"]} == {
+        ("expires", "id", "line", "new_since_base", "reason", "refused_because", "status", "target", "waived")
+    }
+
+
+def test_json_says_what_a_waiver_waived_and_why_another_was_refused() -> None:
+    accepted, refused = json.loads(report.render(OUTCOME, "json", "platform.yaml"))["waivers"]
+    assert (accepted["status"], accepted["waived"]) == (
+        "accepted",
+        [{"id": "CKV_AWS_338", "environment": "dev", "spec_path": "jobs.a", "severity": "medium"}],
+    )
+    assert (refused["status"], refused["refused_because"], refused["waived"]) == (
+        "refused",
+        ["critical", "section"],
+        [],
+    )
+
+
+def test_text_lists_each_waiver_with_its_reason_expiry_and_verdict() -> None:
+    lines = report.render(OUTCOME, "text", "platform.yaml").splitlines()
+    rows = [line for line in lines if "CKV_AWS_338" in line and "2026-08-01" in line]
+    assert len(rows) == 1
+    assert "chosen per environment" in rows[0]
+    assert "accepted (1 waived)" in rows[0]
+    assert any("refused new" in line and "2099-12-31" in line and "tmp" in line for line in lines)
+
+
+def test_the_waiver_table_comes_after_the_findings_and_before_the_summary() -> None:
+    text = report.render(OUTCOME, "text", "platform.yaml")
+    assert text.index("spec") < text.index("waivers") < text.index("2 failed, 1 waived, 1 passed")
+
+
+def test_a_waiver_reason_is_printed_as_written_not_as_markup() -> None:
+    waiver = WaiverStatus(0, "BP-OPS-002", "jobs.a", "see [bold]PLAT-1[/bold]", "2026-08-01", 3)
+    text = report.render(Outcome(waivers=(waiver,)), "text", "platform.yaml")
+    assert "see [bold]PLAT-1[/bold]" in text
