@@ -45,6 +45,8 @@ def _fast(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pyte
             ["check", "-o", "r.xml", "--fail-on=high", "--spec-only", "-f", "junit"],
             entry.SpecOnlyCheck(output=Path("r.xml"), fmt="junit", fail_on="high"),
         ),
+        (["check", "--spec-only", "--base", "origin/main"], entry.SpecOnlyCheck(base="origin/main")),
+        (["check", "--base=HEAD~1", "--spec-only"], entry.SpecOnlyCheck(base="HEAD~1")),
     ],
 )
 def test_the_plain_forms_of_checks_options_are_understood(argv: list[str], expected: entry.SpecOnlyCheck) -> None:
@@ -65,6 +67,8 @@ def test_the_plain_forms_of_checks_options_are_understood(argv: list[str], expec
         ["check", "--spec-only", "--env"],
         ["check", "--spec-only", "--env", "--format"],
         ["check", "--spec-only", "--output="],
+        ["check", "--spec-only", "--base"],
+        ["check", "--spec-only", "--base", "--format", "json"],
         ["check", "--spec-only", "extra"],
     ],
 )
