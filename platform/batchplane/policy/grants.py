@@ -260,7 +260,11 @@ def uncovered(planned: Statement, expected: Iterable[Statement], *, resource_pol
     if resource_policy:
         for principal in sorted(planned.principals):
             if not any(_principal_covered(principal, e.principals) for e in candidates):
-                extra.append(f"principal {principal[0]}:{principal[1]}")
+                loose = any(_principal_covered(principal, e.principals) for e in allows)
+                guard = " without the conditions the spec sets" if loose else ""
+                extra.append(f"principal {principal[0]}:{principal[1]}{guard}")
+        if extra:
+            return extra  # its grants are extra because of who receives them: one finding says so
         candidates = [e for e in candidates if all(_principal_covered(p, e.principals) for p in planned.principals)]
     if planned.unknown_resources:
         fits = [
