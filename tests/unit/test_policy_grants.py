@@ -80,7 +80,10 @@ def document(address: str, statements: list[dict[str, Any]], unknown_resources: 
         }
         for s in statements
     ]
-    marks = [{"actions": [False] * len(s["actions"]), "resources": r} for s, r in zip(statements, unknown_resources)]
+    marks = [
+        {"actions": [False] * len(s["actions"]), "resources": r}
+        for s, r in zip(statements, unknown_resources, strict=True)
+    ]
     after = {"statement": blocks, "source_policy_documents": None, "override_policy_documents": None}
     return change(address, "aws_iam_policy_document", after, {"json": True, "statement": marks})
 
@@ -184,7 +187,6 @@ def clean_plan() -> dict[str, Any]:
                 f"{base_address}.aws_iam_instance_profile.instance[0]", "aws_iam_instance_profile", {"role": role_name}
             ),
         ]
-    policy = {"aws_iam_role_policy": "x"}
     job_resources = [
         {
             "address": "aws_iam_role_policy.job",
@@ -212,7 +214,6 @@ def clean_plan() -> dict[str, Any]:
             },
         }
     ]
-    del policy
     return {
         "format_version": "1.2",
         "planned_values": {},
@@ -285,7 +286,7 @@ def test_deleted_and_non_iam_resources_are_not_judged(judge: Any) -> None:
 def test_the_shared_root_pull_policy_of_the_spec_passes(tmp_path: Path) -> None:
     platform = spec_from(base(), tmp_path).platform
     expected = expected_shared(platform)
-    pull = {
+    pull: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -443,7 +444,7 @@ def test_a_new_attachment_is_an_extra_resource(judge: Any) -> None:
 
 def test_a_foreign_principal_in_a_trust_policy_is_refused(judge: Any) -> None:
     plan = clean_plan()
-    foreign = copy.deepcopy(TASKS_TRUST)
+    foreign: dict[str, Any] = copy.deepcopy(TASKS_TRUST)
     foreign["Statement"].append(
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}
     )

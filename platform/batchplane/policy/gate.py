@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batchplane.lock import ImageLock, read_lock
@@ -50,6 +50,11 @@ def run_check(spec: Spec, request: Request, *, roots: Outcome | None = None) -> 
     """
     lock = request.lock if request.lock is not None else read_lock(spec.root)
     outcome = rules.evaluate(spec, request.environments, lock)
+    if request.plan is None:
+        # Pinning is judged where it matters: `plan`/`apply` of a production tier refuse unpinned
+        # images (unpinned_images) and the plan gate reports them. A fresh platform cannot pin
+        # before its first build and promote, so a plain `check` does not report BP-IMG-001.
+        outcome = replace(outcome, findings=tuple(f for f in outcome.findings if f.id != rules.PINNED_IMAGES_ID))
     if not request.spec_only:
         from batchplane.policy.checkov_adapter import scan_plan  # imports checkov: seconds, so only when needed
 
