@@ -17,11 +17,14 @@ locals {
   security_group_ids = var.network.create ? [module.network[0].security_group_id] : var.network.security_group_ids
 }
 
+# The environment's key: its log groups, and the input of its job schedules
+# (queue and job definition ARNs; encrypted so that no schedule rests on an
+# AWS owned key).
 module "logs_key" {
   source = "../../modules/kms_key"
 
   name                  = "${local.prefix}-logs"
-  description           = "CloudWatch log groups of ${local.prefix}"
+  description           = "CloudWatch log groups and job schedules of ${local.prefix}"
   allow_cloudwatch_logs = true
 }
 
@@ -87,5 +90,6 @@ module "job" {
   log_kms_key_arn      = module.logs_key.key_arn
   assign_public_ip     = var.network.assign_public_ip
   schedule_expression  = each.value.schedule
+  schedule_kms_key_arn = module.logs_key.key_arn
   s3_triggers          = each.value.s3_triggers
 }

@@ -33,6 +33,7 @@ locals {
 # --- Logs ---------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_338:retention is the environment's log_retention_days (tier default 30 or 365 days); batchplane's BP-OPS-003 holds it to policy.settings.min_log_retention_days instead of a fixed year
   name              = "/aws/batch/${var.prefix}/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn
@@ -319,6 +320,7 @@ resource "aws_scheduler_schedule" "this" {
   name                = local.name
   description         = "Submits ${local.name}"
   schedule_expression = var.schedule_expression
+  kms_key_arn         = var.schedule_kms_key_arn
 
   flexible_time_window {
     mode = "OFF"

@@ -203,6 +203,12 @@ variable "schedule_expression" {
   }
 }
 
+variable "schedule_kms_key_arn" {
+  description = "Customer managed KMS key that encrypts the schedule's target input. The scheduler role must be allowed kms:Decrypt on it. null means an AWS owned key."
+  type        = string
+  default     = null
+}
+
 variable "s3_triggers" {
   description = "Submit the job when an object is created in a bucket (the bucket must send events to EventBridge); parameter names the job parameter that receives s3://<bucket>/<key>. null means none."
   type = list(object({

@@ -120,6 +120,7 @@ resource "aws_route_table_association" "private" {
 # HTTPS. DNS to the VPC resolver, instance metadata and time sync are not
 # filtered by security groups, so no other rule is needed.
 resource "aws_security_group" "batch" {
+  #checkov:skip=CKV2_AWS_5:attached to the Batch compute environments by modules/compute_environment (security_group_id output), a module call Checkov's graph does not follow
   name        = "${var.name}-batch"
   description = "Batch compute: HTTPS egress only"
   vpc_id      = aws_vpc.this.id
@@ -137,6 +138,7 @@ resource "aws_vpc_security_group_egress_rule" "https" {
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
+  #checkov:skip=CKV_AWS_338:retention is the environment's log_retention_days (tier default 30 or 365 days); batchplane's BP-OPS-003 holds it to policy.settings.min_log_retention_days instead of a fixed year
   name              = "/aws/vpc-flow-logs/${var.name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.log_kms_key_arn

@@ -22,7 +22,7 @@ BASE: dict[str, Any] = {
             "account_id": "111111111111",
             "network": {"create": True, "cidr": "10.10.0.0/16"},
             "max_vcpus": 64,
-            "log_retention_days": 14,
+            "log_retention_days": 30,
         },
         "prod": {
             "account_id": "333333333333",

@@ -61,7 +61,7 @@ ENVIRONMENT_SETTINGS_TEST_TO_PROD = {
     "tier": ("development", "production"),
     "approval": ("none", "required"),
     "max_vcpus": (128, 512),
-    "log_retention_days": (30, 90),
+    "log_retention_days": (30, 365),
     "network": ("existing, 2 subnets", "created, 3 AZs"),
 }
 
@@ -220,7 +220,7 @@ def test_dev_to_test_differs_in_the_secret_and_environment_settings_only() -> No
     result = environment_diff(EXAMPLE, ImageLock(), "dev", "test")
     assert [c.path for g in result.groups for c in g.changes] == ["jobs.csv-ingest.secrets.DB_PASSWORD"]
     assert [(c.path, c.before, c.after) for c in result.environment.changes] == [
-        ("log_retention_days", 14, 30),
+        ("log_retention_days", 60, 30),
         ("network", "created, 2 AZs", "existing, 2 subnets"),
     ]
 

@@ -92,12 +92,20 @@ def _no_timeout(doc: Doc) -> None:
     del _job(doc)["timeout"]
 
 
-def _default_retention(doc: Doc) -> None:
-    del doc["environments"]["dev"]["log_retention_days"]
+def _short_retention(doc: Doc) -> None:
+    doc["environments"]["dev"]["log_retention_days"] = 14
 
 
 def _plaintext_secret(doc: Doc) -> None:
     _job(doc)["environment"]["DB_PASSWORD"] = "hunter2"
+
+
+def _secret_argument(doc: Doc) -> None:
+    _job(doc)["command"] += ["--token", "ghp_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"]
+
+
+def _secret_tag(doc: Doc) -> None:
+    doc["tags"] = {"deploy-key": "AKIA" + "ABCDEFGHIJKLMNOP"}
 
 
 CASES: list[tuple[str, Callable[[Doc], None], str, str]] = [
@@ -117,8 +125,10 @@ CASES: list[tuple[str, Callable[[Doc], None], str, str]] = [
     ("BP-SPOT-005", _single_attempt, "dev", "jobs.ingest.retry"),
     ("BP-OPS-001", _over_budget, "dev", "environments.dev.max_vcpus"),
     ("BP-OPS-002", _no_timeout, "dev", "jobs.ingest"),
-    ("BP-OPS-003", _default_retention, "dev", "environments.dev"),
-    ("BP-OPS-004", _plaintext_secret, "dev", "jobs.ingest.environment.DB_PASSWORD"),
+    ("BP-OPS-003", _short_retention, "dev", "environments.dev.log_retention_days"),
+    ("BP-SEC-001", _plaintext_secret, "dev", "jobs.ingest.environment.DB_PASSWORD"),
+    ("BP-SEC-002", _secret_argument, "dev", "jobs.ingest.command[4]"),
+    ("BP-SEC-003", _secret_tag, "dev", "tags.deploy-key"),
 ]
 
 
@@ -220,7 +230,7 @@ def test_a_wildcard_that_reaches_permissions_management_is_critical(tmp_path: Pa
 
 def test_a_problem_from_an_override_is_located_at_the_override(tmp_path: Path) -> None:
     doc = base()
-    doc["environments"]["prod"]["overrides"] = {"jobs": {"ingest": {"environment": {"API_TOKEN": "abc"}}}}
+    doc["environments"]["prod"]["overrides"] = {"jobs": {"ingest": {"environment": {"API_TOKEN": "s3cr3t-t0ken"}}}}
     findings = _report(doc, tmp_path)
     assert [(f["environment"], f["spec_path"]) for f in findings] == [
         ("prod", "environments.prod.overrides.jobs.ingest.environment.API_TOKEN")
@@ -230,7 +240,7 @@ def test_a_problem_from_an_override_is_located_at_the_override(tmp_path: Path) -
 def test_an_aws_access_key_value_is_a_plaintext_secret_whatever_its_name(tmp_path: Path) -> None:
     doc = base()
     _job(doc)["environment"]["UPSTREAM"] = "AKIAABCDEFGHIJKLMNOP"
-    assert {f["id"] for f in _report(doc, tmp_path)} == {"BP-OPS-004"}
+    assert {f["id"] for f in _report(doc, tmp_path)} == {"BP-SEC-001"}
 
 
 def test_fargate_spot_needs_a_later_fargate_environment_in_production(tmp_path: Path) -> None:

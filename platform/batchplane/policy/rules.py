@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from batchplane.lock import ImageLock
-from batchplane.policy import iam
+from batchplane.policy import iam, secrets
 from batchplane.policy.findings import Finding, Outcome, Passed, Severity, raised, severity_rank
 from batchplane.spec.access import IamStatement, job_statements
 from batchplane.spec.loader import Loc, Spec, dotted
@@ -21,14 +21,6 @@ from batchplane.spec.models import Job, Platform
 
 _BROAD_MANAGED_POLICY = re.compile(
     r":iam::aws:policy/(?:.*/)?(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)\b"
-)
-_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL)", re.IGNORECASE)
-_SECRET_VALUE = re.compile(
-    r"(AKIA|ASIA)[0-9A-Z]{16}"  # AWS access key id
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-    r"|gh[pousr]_[A-Za-z0-9]{36}"  # GitHub tokens
-    r"|xox[abpr]-[A-Za-z0-9-]{10,}"  # Slack tokens
-    r"|://[^/\s:@]+:[^/\s@]+@"  # credentials in a URL
 )
 _SPOT_RECLAIM_REASON = "Host EC2 (instance i-0123456789abcdef0) terminated."
 """What AWS Batch reports when Spot capacity is reclaimed."""
@@ -298,25 +290,60 @@ def timeouts(ctx: Context) -> Iterator[Check]:
 
 
 def log_retention(ctx: Context) -> Iterator[Check]:
-    loc = ("environments", ctx.environment, "log_retention_days")
-    if ctx.spec.locations.has(loc):
-        yield Check(loc, "module.job")
-    else:
+    # Also Checkov's CKV_AWS_338 (a fixed 1-year floor), which the modules answer with this rule.
+    days = ctx.platform.environments[ctx.environment].log_retention_days
+    floor = ctx.platform.policy.settings.min_log_retention_days
+    loc = _here(ctx, ("environments", ctx.environment, "log_retention_days"), ("environments", ctx.environment))
+    if days < floor:
         yield Check(
-            ("environments", ctx.environment),
+            loc,
             "module.job",
-            "log_retention_days is not set: job logs keep the default of 30 days",
+            f"job and flow logs are kept {days} days, under the minimum of {floor} "
+            "(policy.settings.min_log_retention_days)",
         )
+    else:
+        yield Check(loc, "module.job")
+
+
+_SECRET_PLACES = {"environment": "environment variable", "command": "command argument", "parameters": "parameter"}
+
+
+def _secret_checks(ctx: Context, values: list[secrets.Value], advice: str) -> Iterator[Check]:
+    """One check per value; a hit names the value's place and the detectors, never the value."""
+    hits = {hit.loc: hit.kinds for hit in secrets.scan(values)}
+    for value in values:
+        job = value.loc[0] == "jobs"
+        address = job_address(str(value.loc[1])) if job else "module.job"
+        kinds = hits.get(value.loc)
+        if kinds is None:
+            yield Check(_here(ctx, value.loc), address)
+            continue
+        place = _SECRET_PLACES[str(value.loc[2])] if job else "tag"
+        key = value.loc[-1]
+        where = f"{place} {key}" if isinstance(key, str) else f"{place} [{key}]"
+        message = f"{where} looks like a secret to detect-secrets ({', '.join(kinds)}): {advice}"
+        yield Check(_here(ctx, value.loc), address, message)
 
 
 def plaintext_secrets(ctx: Context) -> Iterator[Check]:
+    values: list[secrets.Value] = []
     for name, job in ctx.platform.jobs.items():
-        for key, value in job.environment.items():
-            loc = _here(ctx, ("jobs", name, "environment", key))
-            if value and (_SECRET_NAME.search(key) or _SECRET_VALUE.search(value)):
-                yield Check(loc, job_address(name), f"{key} looks like a secret in plaintext: move it to secrets")
-            else:
-                yield Check(loc, job_address(name))
+        values += secrets.mapping_values(("jobs", name, "environment"), job.environment)
+    yield from _secret_checks(ctx, values, "move it to secrets (a Secrets Manager or SSM parameter ARN)")
+
+
+def command_secrets(ctx: Context) -> Iterator[Check]:
+    values: list[secrets.Value] = []
+    for name, job in ctx.platform.jobs.items():
+        values += secrets.command_values(("jobs", name, "command"), job.command)
+        values += secrets.mapping_values(("jobs", name, "parameters"), job.parameters)
+    advice = "job definitions are readable by anyone who may describe them; pass it in secrets instead"
+    yield from _secret_checks(ctx, values, advice)
+
+
+def tag_secrets(ctx: Context) -> Iterator[Check]:
+    values = secrets.mapping_values(("tags",), ctx.platform.tags)
+    yield from _secret_checks(ctx, values, "tags are readable by anyone who may list resources; remove it")
 
 
 def _here(ctx: Context, loc: Loc, fallback: Loc | None = None) -> Loc:
@@ -347,8 +374,10 @@ RULES: tuple[Rule, ...] = (
     Rule("BP-IMG-001", "Production images pinned by digest", "info", pinned_images),
     Rule("BP-OPS-001", "Compute max_vcpus within the environment's budget", "medium", vcpu_budget),
     Rule("BP-OPS-002", "Every job has a timeout", "low", timeouts, 1),
-    Rule("BP-OPS-003", "Log retention set for the environment", "info", log_retention, 1),
-    Rule("BP-OPS-004", "No plaintext secrets in environment", "high", plaintext_secrets, 1),
+    Rule("BP-OPS-003", "Log retention at least policy.settings.min_log_retention_days", "low", log_retention, 1),
+    Rule("BP-SEC-001", "No secrets in job environment variables", "high", plaintext_secrets, 1),
+    Rule("BP-SEC-002", "No secrets in job commands or parameters", "high", command_secrets, 1),
+    Rule("BP-SEC-003", "No secrets in tags", "high", tag_secrets, 1),
 )
 RULE_IDS = frozenset(rule.id for rule in RULES)
 PINNED_IMAGES_ID = "BP-IMG-001"

@@ -183,6 +183,15 @@ class Network(Model):
         return self
 
 
+DEFAULT_LOG_RETENTION_DAYS = {"development": 30, "production": 365}
+"""log_retention_days of an environment that does not set it, per tier."""
+
+
+def _tier_default(schema: dict[str, Any]) -> None:
+    # The default depends on the tier: a fixed "default" in the schema would mislead editors.
+    schema.pop("default", None)
+
+
 class Environment(Model):
     """One deployment target: an account, a tier and a network."""
 
@@ -193,11 +202,25 @@ class Environment(Model):
     )
     network: Network
     max_vcpus: Annotated[int, Field(ge=1)]
-    log_retention_days: int = 30
+    log_retention_days: int = Field(
+        default=DEFAULT_LOG_RETENTION_DAYS["development"],
+        description="Days job logs and VPC flow logs are kept. Default: 30 for development tiers, 365 for production.",
+        json_schema_extra=_tier_default,
+    )
     overrides: dict[str, Any] | None = Field(
         default=None,
         description="Deep-merged over compute, queues and jobs for this environment only.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_retention(cls, data: Any) -> Any:
+        # Unset means the tier's default, filled in here so that everything downstream sees days.
+        if isinstance(data, dict) and "log_retention_days" not in data:
+            tier = data.get("tier", "development")
+            if isinstance(tier, str) and tier in DEFAULT_LOG_RETENTION_DAYS:
+                return {**data, "log_retention_days": DEFAULT_LOG_RETENTION_DAYS[tier]}
+        return data
 
     @field_validator("log_retention_days")
     @classmethod

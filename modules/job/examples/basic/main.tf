@@ -28,9 +28,10 @@ module "csv_ingest" {
   policy_statements = [
     { sid = "ReadInput", effect = "Allow", actions = ["s3:GetObject"], resources = ["arn:aws:s3:::example-input/incoming/*"] },
   ]
-  log_retention_days  = 30
-  log_kms_key_arn     = module.logs_key.key_arn
-  schedule_expression = "cron(0 2 * * ? *)"
+  log_retention_days   = 30
+  log_kms_key_arn      = module.logs_key.key_arn
+  schedule_expression  = "cron(0 2 * * ? *)"
+  schedule_kms_key_arn = module.logs_key.key_arn
   s3_triggers = [
     { bucket = "example-input", prefix = "incoming/", suffix = ".csv", parameter = "input" },
   ]

@@ -1,0 +1,199 @@
+"""Secrets in plain sight: spec values scanned by detect-secrets.
+
+A job's command, parameters and environment end up in its job definition,
+readable by anyone who may describe job definitions, and in CloudTrail; tags
+are readable by anyone who may list resources. None of them is a place for a
+credential. Rather than a few patterns of our own, every value is shown to
+detect-secrets (Yelp's detector, in the fork Checkov ships and uses for its own
+secrets scan): its plugins for AWS keys, private keys, GitHub, Slack, Stripe,
+SendGrid, Twilio and other tokens, JWTs, credentials in URLs, secret-sounding
+names (``KeywordDetector``) and high-entropy base64 strings, with its own
+false-positive filters (UUIDs, sequences, templates, ARNs).
+
+Each value becomes one ``<name>: "<value>"`` line of a virtual config file
+(the name is what the value is called: the variable, parameter or tag key, or
+the option a command argument belongs to), so that the keyword detector sees
+``DB_PASSWORD: "hunter2"`` as a human would. The lines go through
+:func:`detect_secrets.core.scan.scan_diff` as an added file: detect-secrets' own
+line scanner, in this process, without a temporary file.
+
+Not used: the hex high-entropy detector (image digests, git SHAs and checksums
+are everyday values of batch jobs, and as random as a hex key), and
+detect-secrets' inline allowlist comments (a waiver is the spec's only way to
+accept a finding). A value that is base64 of text is scanned decoded as well,
+so that a base64-wrapped private key or token is found like the plain one.
+
+detect-secrets costs about 0.15 s to import, so it is imported on the first
+value to scan, and verdicts are kept per line for the rest of the process
+(each environment repeats most values).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from batchplane.spec.loader import Loc
+
+PLUGINS: tuple[dict[str, object], ...] = (
+    {"name": "AWSKeyDetector"},
+    {"name": "ArtifactoryDetector"},
+    {"name": "AzureStorageKeyDetector"},
+    {"name": "Base64HighEntropyString", "limit": 4.5},
+    {"name": "BasicAuthDetector"},
+    {"name": "CloudantDetector"},
+    {"name": "DiscordBotTokenDetector"},
+    {"name": "GitHubTokenDetector"},
+    {"name": "IbmCloudIamDetector"},
+    {"name": "IbmCosHmacDetector"},
+    {"name": "JwtTokenDetector"},
+    {"name": "KeywordDetector"},
+    {"name": "MailchimpDetector"},
+    {"name": "NpmDetector"},
+    {"name": "PrivateKeyDetector"},
+    {"name": "SendGridDetector"},
+    {"name": "SlackDetector"},
+    {"name": "SoftlayerDetector"},
+    {"name": "SquareOAuthDetector"},
+    {"name": "StripeDetector"},
+    {"name": "TwilioKeyDetector"},
+)
+"""detect-secrets' plugins, by class name; 4.5 is its own default base64 entropy limit."""
+
+FILTERS: tuple[str, ...] = tuple(
+    f"detect_secrets.filters.heuristic.{name}"
+    for name in (
+        "is_aws_arn",
+        "is_indirect_reference",
+        "is_likely_id_string",
+        "is_not_alphanumeric_string",
+        "is_potential_uuid",
+        "is_prefixed_with_dollar_sign",
+        "is_sequential_string",
+        "is_templated_secret",
+    )
+)
+"""detect-secrets' default heuristic filters, plus its ARN filter; not its allowlist comments."""
+
+_VIRTUAL_FILE = "platform-values.cfg"
+"""A config file type: the keyword detector then reads ``name: "value"`` lines."""
+_INVALID_FILE_FILTER = "detect_secrets.filters.common.is_invalid_file"
+"""Drops names that are not files on disk, as the virtual file is not."""
+
+_PLACEHOLDER = re.compile(r"Ref::[A-Za-z0-9_-]+")
+"""AWS Batch substitutes the parameter of that name; the parameter's value is scanned itself."""
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+_OPTION = re.compile(r"-{1,2}([A-Za-z][A-Za-z0-9_.-]*)")
+_MIN_BASE64 = 16
+
+
+@dataclass(frozen=True)
+class Value:
+    """One spec value to scan: where it is, what it is called, what it says."""
+
+    loc: Loc
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A value detect-secrets reads as a secret: its location and the detectors' names (never the value)."""
+
+    loc: Loc
+    kinds: tuple[str, ...]
+
+
+def command_values(loc: Loc, command: Sequence[str]) -> list[Value]:
+    """The arguments of a command, each named by the option it belongs to (``--password x``, ``--password=x``)."""
+    values: list[Value] = []
+    previous = ""
+    for index, argument in enumerate(command):
+        option = _OPTION.fullmatch(previous)
+        name = option.group(1) if option else "argument"
+        values.append(Value((*loc, index), name, argument))
+        previous = argument
+    return values
+
+
+def mapping_values(loc: Loc, mapping: dict[str, str]) -> list[Value]:
+    """The values of a map (environment, parameters, tags), each named by its key."""
+    return [Value((*loc, key), key, text) for key, text in mapping.items()]
+
+
+def scan(values: Iterable[Value]) -> list[Hit]:
+    """The values detect-secrets reads as secrets, in the order given."""
+    wanted = [(value, _lines(value)) for value in values]
+    _detect({line for _, lines in wanted for line in lines})
+    hits: list[Hit] = []
+    for value, lines in wanted:
+        kinds = sorted({kind for line in lines for kind in _verdicts[line]})
+        if kinds:
+            hits.append(Hit(value.loc, tuple(kinds)))
+    return hits
+
+
+def _lines(value: Value) -> list[str]:
+    """The virtual file lines that stand for one value: as written, split at "=", and decoded from base64."""
+    text = value.text
+    if not text.strip() or _PLACEHOLDER.fullmatch(text):
+        return []
+    name = " ".join(value.name.split()) or "value"
+    lines = [_line(name, text)]
+    # "--password=x" or "PASSWORD=x" in one argument: the keyword detector needs the name beside the value.
+    option, sep, rest = text.lstrip("-").partition("=")
+    if sep and rest and _NAME.fullmatch(option):
+        lines.append(_line(option, rest))
+    decoded = _decoded(text)
+    if decoded is not None:
+        lines.append(_line(name, decoded))
+    return lines
+
+
+def _line(name: str, text: str) -> str:
+    # json.dumps escapes line breaks: one value stays one line.
+    return f"{name}: {json.dumps(text, ensure_ascii=False)}"
+
+
+def _decoded(text: str) -> str | None:
+    """The text a base64 value encodes, or None when it is not base64 of printable text."""
+    compact = "".join(text.split())
+    if len(compact) < _MIN_BASE64 or len(compact) % 4 != 0:
+        return None
+    try:
+        raw = base64.b64decode(compact, validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not decoded.strip() or not all(c.isprintable() or c in "\r\n\t" for c in decoded):
+        return None
+    return decoded
+
+
+_verdicts: dict[str, tuple[str, ...]] = {}
+_DETECTING = threading.Lock()  # detect-secrets' settings are global to the process
+
+
+def _detect(lines: set[str]) -> None:
+    """Scan the lines not judged yet and remember what detect-secrets found on each."""
+    new = sorted(line for line in lines if line not in _verdicts)
+    if not new:
+        return
+    from detect_secrets.core.scan import scan_diff  # ~0.15 s: only when there is something to scan
+    from detect_secrets.settings import transient_settings
+
+    header = f"--- a/{_VIRTUAL_FILE}\n+++ b/{_VIRTUAL_FILE}\n@@ -0,0 +1,{len(new)} @@\n"
+    diff = header + "".join(f"+{line}\n" for line in new)
+    found: dict[int, set[str]] = {}
+    config = {"plugins_used": [dict(p) for p in PLUGINS], "filters_used": [{"path": p} for p in FILTERS]}
+    with _DETECTING, transient_settings(config) as settings:
+        settings.disable_filters(_INVALID_FILE_FILTER)
+        for secret in scan_diff(diff):
+            found.setdefault(secret.line_number, set()).add(str(secret.type))
+    for number, line in enumerate(new, start=1):
+        _verdicts[line] = tuple(sorted(found.get(number, ())))
