@@ -62,6 +62,10 @@ def run_check(spec: Spec, request: Request, *, roots: Outcome | None = None) -> 
         outcome = outcome.merged(scanned)
         if request.plan is not None:
             outcome = outcome.merged(scan_plan(spec, request.environments[0], request.plan, scanned))
+            # Grants ⊆ spec: every IAM-bearing value of the plan against what the spec renders.
+            from batchplane.policy.grants import check_plan
+
+            outcome = outcome.merged(check_plan(spec, request.environments[0], request.plan))
     complete = set(request.environments) == set(spec.environments)
     today = request.today or dt.date.today()
     # A waiver's verdict must not depend on which --env was asked for: the spec rules of the other
