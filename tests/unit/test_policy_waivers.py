@@ -192,7 +192,7 @@ def test_allowed_critical_waivers_still_have_a_lifetime(tmp_path: Path) -> None:
     assert _ids(outcome) == {"BP-IAM-004", "BP-POL-003"}
 
 
-@pytest.mark.parametrize("rule", ["BP-TF-001", "BP-TF-002", "CKV_BP_1", "CKV_BP_4"])
+@pytest.mark.parametrize("rule", ["BP-TF-001", "BP-TF-009", "BP-PLAN-002", "CKV_BP_1", "CKV_BP_4"])
 def test_the_gates_fail_closed_findings_and_critical_custom_checks_cannot_be_waived(tmp_path: Path, rule: str) -> None:
     assert "BP-POL-004" in _ids(_check(tmp_path, _waiver(id=rule)))
 

@@ -59,8 +59,11 @@ CRITICAL_CHECKOV_IDS = frozenset({"CKV_BP_1", "CKV_BP_2", "CKV_BP_4", "CKV_BP_5"
 """Custom Checkov checks of severity critical (checkov_adapter's table; a unit test keeps the two equal).
 
 Kept here so that ``check --spec-only`` can refuse their waivers without importing the Checkov layer."""
-CRITICAL_PREFIXES = ("BP-TF-",)
-"""Families whose every finding is critical: the gate's own fail-closed findings (root scan, IAM coverage)."""
+CRITICAL_PREFIXES = ("BP-TF-", "BP-PLAN-")
+"""The gate's own fail-closed families (root integrity and scan, the plan's grants against the spec).
+
+Their findings say the gate itself could not vouch for a root or a plan: no
+waiver may quiet them, whatever severity one of them carries."""
 
 _SECTIONS = {"jobs": "job", "queues": "queue", "compute": "compute environment", "environments": "environment"}
 _TARGET = re.compile(r"(?P<section>[^.\[\]]*)(?:\.(?P<name>[^.\[\]]*))?(?P<below>.*)", re.DOTALL)
@@ -208,6 +211,9 @@ def apply_waivers(
 
 def _critical_reason(waiver: Waiver, judged_on: Sequence[Finding]) -> str | None:
     """Why the waiver would accept a critical finding, or None."""
+    if waiver.id.startswith(CRITICAL_PREFIXES):
+        families = ", ".join(f"{prefix}*" for prefix in CRITICAL_PREFIXES)
+        return f"{waiver.id} is one of the gate's own fail-closed findings ({families})"
     if critical_in_catalogue(waiver.id):
         return f"{waiver.id} is critical"
     critical = sorted({f"{f.environment}:{f.spec_path}" for f in judged_on if f.severity == "critical"})
