@@ -230,6 +230,9 @@ def test_the_critical_checkov_ids_are_those_of_the_checkov_layer() -> None:
         "jobs.nope",
         "environments.staging",
         "environments.*.overrides",
+        "jobs.ingest.statements[7]",
+        "jobs.ingest.timeout",
+        "environments.prod.overrides.jobs.ingest",
     ],
 )
 def test_a_target_that_is_not_one_existing_entry_is_a_high_finding_and_waives_nothing(
@@ -249,7 +252,14 @@ def test_an_unknown_entry_is_named_with_the_entries_the_spec_has(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    "target", ["jobs.ingest", "environments.prod", "environments.prod.overrides.jobs.ingest", "queues.default"]
+    "target",
+    [
+        "jobs.ingest",
+        "environments.prod",
+        "queues.default",
+        "jobs.ingest.access[0]",
+        "jobs.ingest.environment.TABLE_NAME",
+    ],
 )
 def test_a_target_of_one_entry_or_below_is_accepted(tmp_path: Path, target: str) -> None:
     outcome = _check(tmp_path, _waiver(target=target))
@@ -316,11 +326,7 @@ def test_a_waiver_shortened_since_the_base_is_not_a_finding(tmp_path: Path) -> N
 
 
 def test_a_waiver_narrowed_since_the_base_is_not_a_finding(tmp_path: Path) -> None:
-    outcome = _check(
-        tmp_path,
-        _waiver(target="environments.prod.overrides.jobs.ingest"),
-        at_base=[_waiver(target="environments.prod")],
-    )
+    outcome = _check(tmp_path, _waiver(target="jobs.ingest.retry"), at_base=[_waiver(target="jobs.ingest")])
     assert "BP-POL-006" not in _ids(outcome)
 
 
@@ -332,3 +338,11 @@ def test_a_new_waiver_that_matches_nothing_is_a_low_finding(tmp_path: Path) -> N
 def test_a_new_waiver_of_another_rule_on_the_same_target_is_a_finding(tmp_path: Path) -> None:
     outcome = _check(tmp_path, _waiver(), at_base=[_waiver(id="BP-OPS-001")])
     assert "BP-POL-006" in _ids(outcome)
+
+
+def test_a_target_in_an_environments_overrides_is_accepted_when_the_override_exists(tmp_path: Path) -> None:
+    doc = base()
+    del doc["jobs"]["ingest"]["timeout"]
+    doc["environments"]["prod"]["overrides"] = {"jobs": {"ingest": {"vcpus": 2}}}
+    outcome = _check(tmp_path, _waiver(target="environments.prod.overrides.jobs.ingest"), doc=doc)
+    assert "BP-POL-005" not in _ids(outcome)

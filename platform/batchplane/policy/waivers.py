@@ -37,7 +37,7 @@ from batchplane.policy.findings import (
 )
 from batchplane.policy.rules import RULES
 from batchplane.policy.waiver_base import BaseWaivers
-from batchplane.spec.loader import Spec, dotted
+from batchplane.spec.loader import Loc, Spec, dotted
 from batchplane.spec.models import Waiver
 
 EXPIRED_ID = "BP-POL-001"
@@ -69,6 +69,7 @@ _SECTIONS = {"jobs": "job", "queues": "queue", "compute": "compute environment",
 _TARGET = re.compile(r"(?P<section>[^.\[\]]*)(?:\.(?P<name>[^.\[\]]*))?(?P<below>.*)", re.DOTALL)
 _BELOW = re.compile(r"(?:\.[^.\[\]*?\s]+|\[[0-9]+\])*")
 """What may follow ``<section>.<name>``: keys and list indexes, no wildcard, no empty key."""
+_STEP = re.compile(r"\.(?P<key>[^.\[\]]+)|\[(?P<index>[0-9]+)\]")
 
 
 def covers(target: str, spec_path: str) -> bool:
@@ -113,6 +114,12 @@ def target_problem(spec: Spec, target: str) -> str | None:
         return f"target {target!r} names no {kind} {name!r} (the spec has: {known})"
     if not _BELOW.fullmatch(below):
         return f"target {target!r} is not a spec path below {section}.{name}"
+    loc: Loc = (section, name)
+    for step in _STEP.finditer(below):
+        loc = (*loc, step["key"] if step["key"] is not None else int(step["index"]))
+    if not spec.locations.has(loc):
+        # A path the spec does not spell out waives nothing today and whatever is written there later.
+        return f"target {target!r} is not in the spec (below {section}.{name}, name a path platform.yaml has)"
     return None
 
 
