@@ -515,6 +515,16 @@ def _statement_risks(
             if hit is not None:
                 broad[action.key] = (action, rtype, hit)
                 break
+    risks.extend(_action_risks(cat, index, granted, broad))
+    return list(granted.values())
+
+
+def _action_risks(
+    cat: Catalogue, index: int, granted: Mapping[str, Action], broad: Mapping[str, tuple[Action, ResourceType, str]]
+) -> list[Risk]:
+    """PassRole, credentials, resource exposure and every-resource risks of one statement's actions."""
+    at = (index,)
+    risks: list[Risk] = []
     judged: set[str] = set()
     passrole = broad.get("iam:passrole")
     if passrole is not None:
@@ -557,7 +567,7 @@ def _statement_risks(
     rest = [broad[k] for k in sorted(broad) if k not in judged]
     if rest:
         risks.append(_every_resource_risk(cat, index, rest))
-    return list(granted.values())
+    return risks
 
 
 def _wildcard_risk(cat: Catalogue, index: int, wildcards: list[tuple[str, list[Action]]]) -> Risk:
@@ -572,7 +582,9 @@ def _wildcard_risk(cat: Catalogue, index: int, wildcards: list[tuple[str, list[A
         if severity_rank(here) > severity_rank(severity):
             severity = here
         what = f"{len(found)} actions" if len(found) > 3 else ", ".join(a.name for a in found)
-        detail = f" including {_names(risky)}" if risky else ""
+        if pattern in ("*", "*:*"):
+            what = f"every action of every service ({len(found)})"
+        detail = f" including {_names(risky, limit=3)}" if risky else ""
         parts.append(f"{pattern} matches {what} ({', '.join(levels)}){detail}")
     return Risk(
         "BP-IAM-001",
