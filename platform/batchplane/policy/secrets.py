@@ -85,6 +85,7 @@ _VIRTUAL_FILE = "platform-values.cfg"
 _INVALID_FILE_FILTER = "detect_secrets.filters.common.is_invalid_file"
 """Drops names that are not files on disk, as the virtual file is not."""
 
+_KEYWORD = "Secret Keyword"
 _PLACEHOLDER = re.compile(r"Ref::[A-Za-z0-9_-]+")
 """AWS Batch substitutes the parameter of that name; the parameter's value is scanned itself."""
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -132,10 +133,20 @@ def scan(values: Iterable[Value]) -> list[Hit]:
     _detect({line for _, lines in wanted for line in lines})
     hits: list[Hit] = []
     for value, lines in wanted:
-        kinds = sorted({kind for line in lines for kind in _verdicts[line]})
+        kinds = {kind for line in lines for kind in _verdicts[line]}
+        if kinds and _KEYWORD in kinds and _arn(value.text):
+            # detect-secrets drops a secret that is an ARN; a whole value that is one names a resource, and
+            # "secretsmanager:" in it is no keyword. Its token detectors (keys, tokens) still judge it.
+            kinds.discard(_KEYWORD)
         if kinds:
-            hits.append(Hit(value.loc, tuple(kinds)))
+            hits.append(Hit(value.loc, tuple(sorted(kinds))))
     return hits
+
+
+def _arn(text: str) -> bool:
+    from detect_secrets.filters.heuristic import is_aws_arn
+
+    return bool(is_aws_arn(text))
 
 
 def _lines(value: Value) -> list[str]:
