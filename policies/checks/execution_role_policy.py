@@ -18,14 +18,18 @@ every place where such a role's grants are written:
   dynamic statements only with literal actions (the module's convention), and
   merged documents (``source_policy_documents``, ``override_policy_documents``)
   fail.
-- ``aws_iam_role_policy_attachment`` to the execution role: fails, a managed
-  policy's grants cannot be judged here.
+- ``aws_iam_role_policy_attachment`` or ``aws_iam_policy_attachment`` to the
+  execution role: fails, a managed policy's grants cannot be judged here.
+- the execution role itself (``aws_iam_role.execution`` or ``*-exec``): its
+  ``inline_policy`` blocks are judged like a literal policy, and
+  ``managed_policy_arns`` fail.
 
 A grant passes when every action is one of ``ALLOWED_ACTIONS`` (exactly: no
-wildcards) and ``Resource: *`` comes only with ``ecr:GetAuthorizationToken``,
-which has no resource type. ``NotAction``, ``NotResource`` and actions that
-cannot be resolved fail; ``Deny`` statements grant nothing. Roles named
-otherwise, and inline ``aws_iam_role`` policies, are not judged.
+wildcards), ``Resource: *`` comes only with ``ecr:GetAuthorizationToken``,
+which has no resource type, and no resource pattern names every resource of
+its type (``secret:*``). ``NotAction``, ``NotResource`` and actions or
+resources that cannot be evaluated fail; ``Deny`` statements grant nothing.
+Roles named otherwise are not judged here.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import json
 import re
 from typing import Any
 
-from batchplane_iam import as_list, unresolved, unwrap
+from batchplane_iam import as_list, every_resource, present, unevaluable_action, unevaluable_resource, unwrap
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.data.base_check import BaseDataCheck
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
@@ -61,6 +65,7 @@ EXECUTION_ROLE_SUFFIX = "-exec"
 _ALLOWED = {a.lower() for a in ALLOWED_ACTIONS}
 _EXECUTION_ROLE_REFERENCE = re.compile(r"(?<![\w.])aws_iam_role\.execution\b")
 _EXECUTION_DOCUMENT_REFERENCE = re.compile(r"^(\$\{)?data\.aws_iam_policy_document\.execution(\[[^\]]*\])?\.json\}?$")
+_EXECUTION_ROLE_ADDRESS = re.compile(r"(^|\.)aws_iam_role\.execution(\[[^\]]*\])?$")
 _EXECUTION_DOCUMENT_ADDRESS = re.compile(r"(^|\.)aws_iam_policy_document\.execution(\[[^\]]*\])?$")
 
 
@@ -70,10 +75,23 @@ class ExecutionRolePolicy(BaseResourceCheck):
             name=NAME,
             id="CKV_BP_6",  # literal in both: the adapter reads the ids from the text
             categories=[CheckCategories.IAM],
-            supported_resources=["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
+            supported_resources=[
+                "aws_iam_role_policy",
+                "aws_iam_role_policy_attachment",
+                "aws_iam_policy_attachment",
+                "aws_iam_role",
+            ],
         )
 
     def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
+        if self.entity_type == "aws_iam_role":
+            return self._scan_role(conf)
+        if self.entity_type == "aws_iam_policy_attachment":
+            self.evaluated_keys = ["roles"]
+            if not any(_is_execution_role(r) for r in as_list(conf.get("roles"))):
+                return CheckResult.PASSED
+            self.details = [f"managed policy {unwrap(conf.get('policy_arn'))!r} on an execution role cannot be judged"]
+            return CheckResult.FAILED
         on_execution_role = _is_execution_role(unwrap(conf.get("role")))
         # What the verdict rests on (a plan writes a reference where the value is known after apply).
         self.evaluated_keys = ["role"]
@@ -86,6 +104,23 @@ class ExecutionRolePolicy(BaseResourceCheck):
             return CheckResult.PASSED
         self.evaluated_keys = ["policy"]
         problems = _problems_of_policy(unwrap(conf.get("policy")))
+        self.details = problems
+        return CheckResult.FAILED if problems else CheckResult.PASSED
+
+    def _scan_role(self, conf: dict[str, list[Any]]) -> CheckResult:
+        """An execution role's own ``inline_policy`` blocks and ``managed_policy_arns``."""
+        address = conf.get("__address__")
+        named = _is_execution_role(unwrap(conf.get("name")))
+        if not named and not (isinstance(address, str) and _EXECUTION_ROLE_ADDRESS.search(address)):
+            return CheckResult.PASSED
+        self.evaluated_keys = ["inline_policy", "managed_policy_arns"]
+        problems: list[str] = []
+        if present(conf.get("managed_policy_arns")):
+            problems.append("managed_policy_arns on an execution role cannot be judged")
+        for block in as_list(conf.get("inline_policy")):
+            policy = unwrap(block.get("policy")) if isinstance(block, dict) else block
+            if present(policy):
+                problems += [f"inline_policy: {p}" for p in _problems_of_policy(policy)]
         self.details = problems
         return CheckResult.FAILED if problems else CheckResult.PASSED
 
@@ -135,7 +170,7 @@ def _problems_of_policy(policy: Any) -> list[str]:
     problems: list[str] = []
     for s in statements:
         problems += _problems_of_grant(s.get("Effect"), s.get("Action"), s.get("NotAction"), s.get("Resource"))
-        if _present(s.get("NotResource")):
+        if present(s.get("NotResource")):
             problems.append("NotResource grants on everything else")
     return problems
 
@@ -144,7 +179,7 @@ def _problems_of_document(conf: dict[str, list[Any]]) -> list[str]:
     problems = [
         f"{key} merges documents this check cannot see"
         for key in ("source_policy_documents", "override_policy_documents")
-        if _present(conf.get(key))
+        if present(conf.get(key))
     ]
     statements = [s for s in as_list(conf.get("statement")) if isinstance(s, dict)]
     for dynamic in as_list(conf.get("dynamic")):
@@ -156,7 +191,7 @@ def _problems_of_document(conf: dict[str, list[Any]]) -> list[str]:
         return [*problems, "no statement could be evaluated"]
     for s in statements:
         problems += _problems_of_grant(s.get("effect"), s.get("actions"), s.get("not_actions"), s.get("resources"))
-        if _present(s.get("not_resources")):
+        if present(s.get("not_resources")):
             problems.append("not_resources grants on everything else")
     return problems
 
@@ -164,21 +199,22 @@ def _problems_of_document(conf: dict[str, list[Any]]) -> list[str]:
 def _problems_of_grant(effect: Any, actions: Any, not_actions: Any, resources: Any) -> list[str]:
     if str(unwrap(effect) or "Allow") == "Deny":
         return []
-    if _present(not_actions):
+    if present(not_actions):
         return ["NotAction grants everything else"]
     action_list = [a for a in as_list(actions) if a is not None]
-    if not action_list or any(unresolved(a) for a in action_list):
-        return [f"cannot be evaluated (actions {action_list!r} are unresolved)"]
+    if not action_list or any(unevaluable_action(a) for a in action_list):
+        return [f"cannot be evaluated (actions {action_list!r} are not action names)"]
     problems = [f"{a} is not image pull, logs or secret reads" for a in action_list if a.lower() not in _ALLOWED]
+    resource_list = as_list(resources)
+    unevaluable = [r for r in resource_list if unevaluable_resource(r)]
+    if unevaluable:
+        problems.append(f"resources {unevaluable!r} cannot be evaluated")
     scoped = [a for a in action_list if a.lower() != UNSCOPED_ACTION.lower()]
-    if scoped and "*" in as_list(resources):
+    if scoped and "*" in resource_list:
         problems.append(f"{', '.join(scoped)} on Resource * (only {UNSCOPED_ACTION} needs it)")
+    elif scoped:
+        problems += [broad for a in scoped if (broad := every_resource(a, resource_list))]
     return problems
-
-
-def _present(value: Any) -> bool:
-    """Whether an optional list attribute holds anything (plans write absent ones as [] or null)."""
-    return any(v not in (None, "", []) for v in as_list(value))
 
 
 check = ExecutionRolePolicy()

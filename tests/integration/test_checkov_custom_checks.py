@@ -20,25 +20,50 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
     "CKV_BP_1": (
         {
             "aws_iam_policy_document.pass_dynamic_literal_actions",
+            "aws_iam_policy_document.pass_list_action_on_every_group",
+            "aws_iam_policy_document.pass_object_prefix_in_one_bucket",
+            "aws_iam_policy_document.pass_passrole_one_role",
             "aws_iam_policy_document.pass_reference_resources",
+            "aws_iam_policy_document.pass_run_instances_on_new_instances_only",
             "aws_iam_policy_document.pass_scoped",
             "aws_iam_policy_document.pass_trust_policy",
         },
         {
+            "aws_iam_policy_document.fail_action_built_by_base64decode",
+            "aws_iam_policy_document.fail_action_built_by_join",
+            "aws_iam_policy_document.fail_action_from_try",
+            "aws_iam_policy_document.fail_action_from_unresolved_variable",
             "aws_iam_policy_document.fail_dynamic_unresolved",
+            "aws_iam_policy_document.fail_get_object_every_bucket",
+            "aws_iam_policy_document.fail_not_actions",
+            "aws_iam_policy_document.fail_not_resources",
+            "aws_iam_policy_document.fail_override_policy_documents",
+            "aws_iam_policy_document.fail_passrole_every_role",
             "aws_iam_policy_document.fail_passrole_star",
+            "aws_iam_policy_document.fail_read_actions_every_secret",
+            "aws_iam_policy_document.fail_resource_from_function",
+            "aws_iam_policy_document.fail_run_instances_every_resource",
             "aws_iam_policy_document.fail_service_wildcard",
+            "aws_iam_policy_document.fail_source_policy_documents",
             "aws_iam_policy_document.fail_wildcard_action",
         },
     ),
     "CKV_BP_2": (
         {
             "aws_iam_policy.pass_deny_star",
+            "aws_iam_role.pass_role_inline_policy_scoped",
+            "aws_iam_role.pass_role_without_inline_policy",
             "aws_iam_role_policy.pass_document_reference",
             "aws_iam_role_policy.pass_literal_json",
         },
         {
+            "aws_iam_policy.fail_get_object_every_bucket",
             "aws_iam_policy.fail_not_action",
+            "aws_iam_policy.fail_not_resource",
+            "aws_iam_role.fail_job_role_inline_policy",
+            "aws_iam_role.fail_role_inline_policy_wildcard",
+            "aws_iam_role_policy.fail_action_built_by_format",
+            "aws_iam_role_policy.fail_passrole_every_role",
             "aws_iam_role_policy.fail_passrole_on_unresolved",
             "aws_iam_role_policy.fail_wildcard_action",
         },
@@ -55,11 +80,27 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
         },
     ),
     "CKV_BP_4": (
-        {"aws_iam_policy_document.pass_ecs_tasks", "aws_iam_policy_document.pass_not_a_trust_policy"},
+        {
+            "aws_iam_policy_document.pass_ec2_without_guard",
+            "aws_iam_policy_document.pass_ecs_tasks",
+            "aws_iam_policy_document.pass_key_policy",
+            "aws_iam_policy_document.pass_not_a_trust_policy",
+            "aws_iam_role.pass_role_document_reference",
+            "aws_iam_role.pass_role_jsonencode_guarded_service",
+        },
         {
             "aws_iam_policy_document.fail_any_aws_principal",
+            "aws_iam_policy_document.fail_dynamic_trust_statement",
+            "aws_iam_policy_document.fail_guard_if_exists",
+            "aws_iam_policy_document.fail_service_without_source_guard",
             "aws_iam_policy_document.fail_unexpected_service",
             "aws_iam_policy_document.fail_unresolved_principal",
+            "aws_iam_policy_document.fail_wildcard_action_foreign_account",
+            "aws_iam_role.fail_role_heredoc_principal_star",
+            "aws_iam_role.fail_role_jsonencode_foreign_account",
+            "aws_iam_role.fail_role_literal_federated",
+            "aws_iam_role.fail_role_principal_from_variable",
+            "aws_iam_role.fail_role_service_without_source_guard",
         },
     ),
     "CKV_BP_5": (
@@ -82,6 +123,7 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
     "CKV_BP_6": (
         {
             "aws_iam_policy_document.pass_not_an_execution_document",
+            "aws_iam_role.pass_execution_role_without_policies",
             "aws_iam_role_policy.pass_execution_document_reference",
             "aws_iam_role_policy.pass_literal_execution_grants",
             "aws_iam_role_policy.pass_not_an_execution_policy",
@@ -89,10 +131,15 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
             "module.pass_module_job_shape.aws_iam_policy_document.execution",
         },
         {
+            "aws_iam_policy_attachment.fail_policy_attachment_to_execution_role",
+            "aws_iam_role.fail_execution_role_inline_policy",
+            "aws_iam_role.fail_execution_role_managed_policy_arns",
             "aws_iam_role_policy.fail_extra_action",
             "aws_iam_role_policy.fail_not_action",
             "aws_iam_role_policy.fail_other_document",
+            "aws_iam_role_policy.fail_resource_built_by_function",
             "aws_iam_role_policy.fail_secrets_on_every_resource",
+            "aws_iam_role_policy.fail_secrets_on_every_secret",
             "aws_iam_role_policy.fail_unresolved_action",
             "aws_iam_role_policy.fail_wildcard_on_execution_role",
             "aws_iam_role_policy_attachment.fail_attachment_to_execution_role",
@@ -102,31 +149,85 @@ EXPECTED_HCL: dict[str, tuple[set[str], set[str]]] = {
             "module.fail_document_merged.aws_iam_policy_document.execution",
         },
     ),
+    "CKV_BP_7": (
+        {
+            "aws_iam_role.pass_role_without_managed_policies",
+            "aws_iam_role_policy_attachment.pass_instance_role_ecs_policy",
+            "aws_iam_role_policy_attachment.pass_own_policy",
+        },
+        {
+            "aws_iam_group_policy_attachment.fail_other_aws_managed",
+            "aws_iam_policy_attachment.fail_iam_full_access",
+            "aws_iam_role.fail_managed_policy_arns_power_user",
+            "aws_iam_role_policy_attachment.fail_administrator_access",
+            "aws_iam_role_policy_attachment.fail_allowed_policy_on_job_role",
+            "aws_iam_role_policy_attachment.fail_arn_built_by_function",
+            "aws_iam_role_policy_attachment.fail_arn_from_variable",
+            "aws_iam_role_policy_attachment.fail_customer_managed_literal",
+            "aws_iam_role_policy_attachments_exclusive.fail_exclusive_power_user",
+            "aws_iam_user_policy_attachment.fail_service_full_access",
+        },
+    ),
     "CKV2_BP_1": (
-        {"aws_batch_job_definition.pass_with_timeout"},
-        {"aws_batch_job_definition.fail_without_timeout"},
+        {
+            "aws_batch_job_definition.pass_with_timeout",
+        },
+        {
+            "aws_batch_job_definition.fail_without_timeout",
+        },
     ),
 }
 
 EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
     "CKV_BP_1": (
-        {"data.aws_iam_policy_document.pass_scoped"},
-        {"data.aws_iam_policy_document.fail_wildcard_action"},
+        {
+            "data.aws_iam_policy_document.pass_object_prefix_in_one_bucket",
+            "data.aws_iam_policy_document.pass_scoped",
+        },
+        {
+            "data.aws_iam_policy_document.fail_get_object_every_bucket",
+            "data.aws_iam_policy_document.fail_not_actions",
+            "data.aws_iam_policy_document.fail_passrole_every_role",
+            "data.aws_iam_policy_document.fail_run_instances_every_resource",
+            "data.aws_iam_policy_document.fail_source_policy_documents",
+            "data.aws_iam_policy_document.fail_wildcard_action",
+        },
     ),
     "CKV_BP_2": (
-        {"aws_iam_policy.pass_deny_star", "aws_iam_role_policy.pass_scoped"},
-        {"aws_iam_role_policy.fail_passrole_star", "aws_iam_role_policy.fail_wildcard_action"},
+        {
+            "aws_iam_policy.pass_deny_star",
+            "aws_iam_role.pass_job_role_holding_its_policy",
+            "aws_iam_role_policy.pass_scoped",
+        },
+        {
+            "aws_iam_role.fail_role_inline_policy_wildcard",
+            "aws_iam_role_policy.fail_get_object_every_bucket",
+            "aws_iam_role_policy.fail_passrole_every_role",
+            "aws_iam_role_policy.fail_passrole_star",
+            "aws_iam_role_policy.fail_wildcard_action",
+        },
     ),
     "CKV_BP_3": (
         {
             "aws_batch_compute_environment.pass_fargate",
             "aws_batch_compute_environment.pass_spot_capacity_optimized",
         },
-        {"aws_batch_compute_environment.fail_spot_best_fit_progressive"},
+        {
+            "aws_batch_compute_environment.fail_spot_best_fit_progressive",
+        },
     ),
     "CKV_BP_4": (
-        {"data.aws_iam_policy_document.pass_ecs_tasks"},
-        {"data.aws_iam_policy_document.fail_any_aws_principal"},
+        {
+            "aws_iam_role.pass_role_ec2_instances",
+            "aws_iam_role.pass_role_guarded_service",
+            "data.aws_iam_policy_document.pass_ecs_tasks",
+        },
+        {
+            "aws_iam_role.fail_role_foreign_account",
+            "aws_iam_role.fail_role_principal_star",
+            "data.aws_iam_policy_document.fail_any_aws_principal",
+            "data.aws_iam_policy_document.fail_service_without_source_guard",
+        },
     ),
     "CKV_BP_5": (
         {
@@ -142,6 +243,7 @@ EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
     ),
     "CKV_BP_6": (
         {
+            "aws_iam_role.pass_execution_role_holding_its_policy",
             "aws_iam_role_policy.pass_execution_grants",
             "aws_iam_role_policy.pass_not_an_execution_policy",
             "aws_iam_role_policy_attachment.pass_attachment_to_another_role",
@@ -149,15 +251,34 @@ EXPECTED_PLAN: dict[str, tuple[set[str], set[str]]] = {
             "module.pass_module_job_shape.data.aws_iam_policy_document.execution",
         },
         {
+            "aws_iam_role.fail_execution_role_extra_inline_policy",
             "aws_iam_role_policy.fail_extra_action",
+            "aws_iam_role_policy.fail_secrets_on_every_secret",
             "aws_iam_role_policy.fail_wildcard_on_execution_role",
             "aws_iam_role_policy_attachment.fail_attachment_to_execution_role",
             "module.fail_document_extra_action.data.aws_iam_policy_document.execution",
         },
     ),
+    "CKV_BP_7": (
+        {
+            "aws_iam_role.pass_instance_role_holding_its_policy",
+            "aws_iam_role_policy_attachment.pass_instance_role_ecs_policy",
+        },
+        {
+            "aws_iam_policy_attachment.fail_iam_full_access",
+            "aws_iam_role.fail_managed_policy_arns_power_user",
+            "aws_iam_role_policy_attachment.fail_administrator_access",
+            "aws_iam_role_policy_attachment.fail_allowed_policy_on_job_role",
+            "aws_iam_role_policy_attachments_exclusive.fail_exclusive_power_user",
+        },
+    ),
     "CKV2_BP_1": (
-        {"aws_batch_job_definition.pass_with_timeout"},
-        {"aws_batch_job_definition.fail_without_timeout"},
+        {
+            "aws_batch_job_definition.pass_with_timeout",
+        },
+        {
+            "aws_batch_job_definition.fail_without_timeout",
+        },
     ),
 }
 
