@@ -45,9 +45,23 @@ _CUSTOM_SEVERITY: dict[str, Severity] = {
     "CKV_BP_4": "critical",
     "CKV_BP_5": "critical",
     "CKV_BP_6": "high",
+    "CKV_BP_7": "critical",
     "CKV2_BP_1": "low",
 }
-_IAM_POLICY_TYPES = ("aws_iam_role_policy", "aws_iam_policy", "aws_iam_user_policy", "aws_iam_group_policy")
+# Roles carry inline and managed policies; attachments grant managed ones (CKV_BP_2 and CKV_BP_7 judge them).
+_IAM_POLICY_TYPES = (
+    "aws_iam_role_policy",
+    "aws_iam_policy",
+    "aws_iam_user_policy",
+    "aws_iam_group_policy",
+    "aws_iam_role",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_policy_attachment",
+    "aws_iam_user_policy_attachment",
+    "aws_iam_group_policy_attachment",
+    "aws_iam_role_policy_attachments_exclusive",
+)
+_IAM_COVERAGE_CHECKS = ("CKV_BP_1", "CKV_BP_2", "CKV_BP_7")
 _INDEX = re.compile(r"\[[^\]]*\]")
 INLINE_SKIP = "inline skip in modules/: "
 
@@ -508,14 +522,14 @@ def _outcome(
             spec_path, _ = sourcemap.locate(record.resource)
             passed.append(Passed(root, record.check_id, record.resource, spec_path))
             titles[record.check_id] = record.check_name
-            if record.check_id in ("CKV_BP_1", "CKV_BP_2"):
+            if record.check_id in _IAM_COVERAGE_CHECKS:
                 evaluated.add(record.resource)
         failed = [r for r in single.failed_checks if not _judged_on_unknowns(r, unknown)]
         judged = [(False, r) for r in failed] + [(True, r) for r in single.skipped_checks]
         for skipped, record in judged:
             spec_path, line = sourcemap.locate(record.resource)
             titles[record.check_id] = record.check_name
-            if record.check_id in ("CKV_BP_1", "CKV_BP_2"):
+            if record.check_id in _IAM_COVERAGE_CHECKS:
                 evaluated.add(record.resource)
             details = f" ({'; '.join(record.details)})" if getattr(record, "details", None) else ""
             reason = _inline_skip(record, modules) if skipped else None
