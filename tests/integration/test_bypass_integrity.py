@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -306,3 +307,31 @@ def test_a_declared_harmless_file_passes(repo: Path) -> None:
     assert _integrity(after) == []
     assert [f for f in after if "budget" in f["address"]] == []
     assert len(after) == len(before)
+
+
+def test_a_committed_terraform_working_directory_fails(repo: Path) -> None:
+    # A provider binary committed under .terraform/ would be used by `terraform init` if the lock's hash matches it.
+    provider = _dev(repo) / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws" / "5.100.0"
+    provider.mkdir(parents=True)
+    (provider / "terraform-provider-aws").write_text("#!/bin/sh\n")
+    for command in (
+        ["init", "-q"],
+        ["add", "-f", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+    ):
+        done = subprocess.run(["git", *command], cwd=repo, capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr
+    code, findings = _check(repo, "--env", "dev")
+    assert code == 4
+    assert _names(findings, "BP-TF-003") == [
+        "environments/dev/.terraform/providers/registry.terraform.io/hashicorp/aws/5.100.0/terraform-provider-aws"
+    ]
+
+
+def test_an_untracked_terraform_working_directory_is_tolerated(repo: Path) -> None:
+    modules = _dev(repo) / ".terraform" / "modules"
+    modules.mkdir(parents=True)
+    (modules / "modules.json").write_text('{"Modules": []}')
+    (_dev(repo) / "terraform.tfstate").write_text("{}")
+    _, findings = _check(repo, "--env", "dev")
+    assert _integrity(findings) == []
