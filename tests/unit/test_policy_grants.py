@@ -385,7 +385,7 @@ def test_a_merged_source_document_is_refused(judge: Any) -> None:
     data = resource(plan, f"{JOB}.data.aws_iam_policy_document.execution")["change"]
     data["after"]["source_policy_documents"] = [json.dumps(ADMIN)]
     findings = judge(plan).findings
-    assert ids(judge(plan)) == {("BP-PLAN-005", f"{JOB}.aws_iam_role_policy.execution")}
+    assert ids(judge(plan)) == {("BP-PLAN-002", f"{JOB}.aws_iam_role_policy.execution")}
     assert "source_policy_documents" in findings[0].message
 
 

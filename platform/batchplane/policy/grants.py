@@ -371,8 +371,14 @@ def _role_policy(role: str, reference: str, statements: Iterable[Statement], doc
     )
 
 
-def expected_env(platform: Platform, env: str, lock: ImageLock) -> dict[str, Expected]:
-    """Terraform address -> the IAM-bearing resource the environment's root creates there."""
+def expected_env(
+    platform: Platform, env: str, lock: ImageLock, *, stand_in_network: bool = False
+) -> dict[str, Expected]:
+    """Terraform address -> the IAM-bearing resource the environment's root creates there.
+
+    ``stand_in_network``: local mode replaces an existing network with one the
+    network module creates (``batchplane.local.STAND_IN_NETWORK``), flow-log role included.
+    """
     environment = platform.environments[env]
     region, account = platform.region, environment.account_id
     partition = partition_of(region)
@@ -383,7 +389,7 @@ def expected_env(platform: Platform, env: str, lock: ImageLock) -> dict[str, Exp
         )
     }
     logs = f"arn:{partition}:logs:{region}:{account}:log-group:"
-    if environment.network.create:
+    if environment.network.create or stand_in_network:
         base = "module.network[0]"
         role = f"{prefix}-vpc-flow-logs"
         flow = (
@@ -593,11 +599,15 @@ def _references_only(config: dict[str, Any] | None, attribute: str, allowed: str
     )
 
 
+class MergedDocumentError(ValueError):
+    """A policy document that merges others: grants the spec does not produce, known or not."""
+
+
 def _document_statements(data: Planned, partition: str) -> list[Statement]:
     """The statements of a (deferred) ``aws_iam_policy_document``; ValueError when a bound is unknown."""
     for merged in ("source_json", "override_json", "source_policy_documents", "override_policy_documents"):
         if data.after.get(merged) or _is_unknown(data.unknown.get(merged)):
-            raise ValueError(f"merges other documents ({merged})")
+            raise MergedDocumentError(f"merges other documents ({merged}), which the spec never does")
     blocks = data.after.get("statement") or []
     unknown_blocks = data.unknown.get("statement")
     if _is_unknown(unknown_blocks) and not isinstance(unknown_blocks, list):
@@ -662,7 +672,8 @@ class _Judge:
 
     def finding(self, rule: str, address: str, message: str) -> None:
         spec_path, line = self.locate(address)
-        self.findings.append(Finding(self.root, spec_path, rule, address, "critical", line, message))
+        # The address leads the message: the text report names the spec path, the address says where in Terraform.
+        self.findings.append(Finding(self.root, spec_path, rule, address, "critical", line, f"{address}: {message}"))
 
     def unknown(self, resource: Planned, attribute: str) -> bool:
         if _is_unknown(resource.unknown.get(attribute)):
@@ -765,7 +776,8 @@ class _Judge:
         try:
             return _document_statements(data, self.partition)
         except ValueError as exc:
-            self.finding(UNKNOWN_ID, resource.address, f"policy from {data.address}: {exc}")
+            rule = EXTRA_GRANT_ID if isinstance(exc, MergedDocumentError) else UNKNOWN_ID
+            self.finding(rule, resource.address, f"policy from {data.address}: {exc}")
             return None
 
     def attachment(self, resource: Planned, want: Expected) -> None:
@@ -859,6 +871,10 @@ def check_plan(spec: Spec, root: str, plan: Path) -> Outcome:
         region = spec.platform.region
     else:
         platform = spec.env(root)
-        expected = expected_env(platform, root, read_lock(spec.root))
+        # The root's network variable as planned: only batchplane's local mode sets it to a
+        # created stand-in for an existing network (root integrity keeps values files render's own).
+        network = ((document.get("variables") or {}).get("network") or {}).get("value")
+        stand_in = isinstance(network, dict) and network.get("create") is True
+        expected = expected_env(platform, root, read_lock(spec.root), stand_in_network=stand_in)
         region = platform.region
     return compare(document, root, expected, partition_of(region), locate)
