@@ -129,7 +129,13 @@ def test_a_plan_is_scanned_with_the_custom_checks(repo: Path) -> None:
     code, document = _run(repo, "--env", "dev", "--plan", str(plan))
     assert code == 4
     failed = {f["address"] for f in document["findings"] if f["id"] == "CKV_BP_2"}
-    assert failed == {"aws_iam_role_policy.fail_passrole_star", "aws_iam_role_policy.fail_wildcard_action"}
+    assert failed == {
+        "aws_iam_role.fail_role_inline_policy_wildcard",
+        "aws_iam_role_policy.fail_get_object_every_bucket",
+        "aws_iam_role_policy.fail_passrole_every_role",
+        "aws_iam_role_policy.fail_passrole_star",
+        "aws_iam_role_policy.fail_wildcard_action",
+    }
 
 
 def test_missing_custom_checks_are_a_tool_failure(repo: Path) -> None:
