@@ -59,7 +59,7 @@ def test_an_unknown_address_falls_back_to_the_environment(sourcemap: SourceMap) 
 
 def test_every_custom_check_id_is_found_in_policies() -> None:
     ids = expected_custom_ids(REPO / "policies" / "checks")
-    assert ids == {"CKV_BP_1", "CKV_BP_2", "CKV_BP_3", "CKV_BP_4", "CKV_BP_5", "CKV_BP_6", "CKV2_BP_1"}
+    assert ids == {"CKV_BP_1", "CKV_BP_2", "CKV_BP_3", "CKV_BP_4", "CKV_BP_5", "CKV_BP_6", "CKV_BP_7", "CKV2_BP_1"}
 
 
 def test_plan_and_hcl_addresses_compare_without_data_prefixes_and_keys() -> None:
