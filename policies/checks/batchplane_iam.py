@@ -118,6 +118,9 @@ def _privileges(action: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     data = get_service_prefix_data(service.lower()) if service and "*" not in service and "?" not in service else {}
     data = data if isinstance(data, dict) else {}
     privileges: dict[str, Any] = data.get("privileges", {})
+    if "*" not in name and "?" not in name:
+        exact = data.get("privileges_lower_name", {}).get(name.lower())
+        return data, [privileges[exact]] if exact in privileges else []
     return data, [p for key, p in privileges.items() if fnmatch.fnmatchcase(key.lower(), name.lower())]
 
 
