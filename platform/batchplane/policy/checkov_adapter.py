@@ -181,7 +181,26 @@ def _memoize_hcl_parsing() -> None:
     namespace["load_or_die_quietly"] = load
 
 
+def _render_values_of_any_length() -> None:
+    """Let Checkov render variable values of any length (its default stops at 10,000 characters).
+
+    Past the limit Checkov leaves a value unrendered: the ``jobs`` map of a
+    root with ten or more jobs is longer, so ``module.job``'s for_each was
+    never expanded and every job was judged as one unresolved template
+    (CKV_BP_1 then failed it, other checks judged nothing real). The limit is
+    read from the environment when Checkov is imported, so it is set on the
+    modules that hold it.
+    """
+    from checkov.terraform.graph_builder import utils
+    from checkov.terraform.graph_builder.variable_rendering import evaluate_terraform, renderer
+
+    for module in (utils, evaluate_terraform, renderer):
+        vars(module)["CHECKOV_RENDER_MAX_LEN"] = 0  # 0: no limit
+
+
 _interpreters = threading.local()
+_MAX_EXPRESSION = 100_000_000
+"""Characters of one expression asteval may evaluate (its own ceiling)."""
 
 
 def _reuse_expression_interpreter() -> None:
@@ -201,6 +220,9 @@ def _reuse_expression_interpreter() -> None:
         interpreter = getattr(_interpreters, "value", None)
         if interpreter is None:
             interpreter = _interpreters.value = original()
+            # asteval refuses expressions over 50,000 characters: the jobs map of a root with ~45
+            # jobs is longer, and module.job's for_each would stay unexpanded (see _render_values_of_any_length).
+            interpreter.max_statement_length = _MAX_EXPRESSION
         return interpreter
 
     get_asteval.batchplane_reused = True  # type: ignore[attr-defined]
@@ -259,6 +281,7 @@ def _ready(spec: Spec) -> Any:
     except ImportError as exc:
         raise ToolError("checkov", [], f"cannot import checkov: {exc} (pip install checkov)") from None
     load_custom_checks(_checks_dir(spec))
+    _render_values_of_any_length()
     _memoize_hcl_parsing()
     _reuse_expression_interpreter()
     _memoize_expression_evaluation()
