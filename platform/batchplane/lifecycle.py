@@ -148,6 +148,7 @@ def ensure_rendered(spec: Spec, root: str) -> None:
 def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
     """Prepare where terraform runs for ``root`` (a local working copy with ``emulator``)."""
     ensure_rendered(spec, root)
+    refuse_broken_root(spec, root)
     platform = spec.platform
     if root == SHARED_ROOT:
         account, needs_approval = platform.registry_account_id, False
@@ -342,6 +343,23 @@ def gate_plan(spec: Spec, target: Target, planned: PlanResult, *, roots: Future[
         raise PolicyFailedError(
             f"the plan of {target.label} fails the policy gate ({len(blocking)} unwaived finding(s)); "
             f"it was discarded:\n{_listed(blocking, spec)}"
+        )
+
+
+def refuse_broken_root(spec: Spec, root: str) -> None:
+    """Root integrity before terraform, or a working copy, touches a root.
+
+    `terraform init` downloads module sources and `terraform plan` runs data
+    sources, so a root holding a file render did not write is refused before
+    either starts, whatever the command. Integrity findings cannot be waived.
+    """
+    from batchplane.policy import integrity  # late: render's templates are slow to import
+
+    outcome = integrity.check_named_roots(spec, [root])
+    if outcome.findings:
+        raise PolicyFailedError(
+            f"environments/{root} fails root integrity ({len(outcome.findings)} finding(s)); "
+            f"terraform was not run:\n{_listed(list(outcome.findings), spec)}"
         )
 
 

@@ -30,6 +30,15 @@ _DEFAULT_SIGINT_THEN_EXEC = (
 )
 
 
+# Root integrity switched off in this one process, for tests of the plan gate's own judgement:
+# the product has no switch for it (see the README, "What the gate guarantees").
+_WITHOUT_ROOT_INTEGRITY = (
+    "import sys; from batchplane.policy import integrity; from batchplane.policy.findings import Outcome; "
+    "integrity.check_named_roots = lambda *a, **k: Outcome(); integrity.check_roots = lambda *a, **k: Outcome(); "
+    "from batchplane.cli import main; sys.argv[0] = 'batchplane'; main()"
+)
+
+
 @dataclass
 class LocalRepo:
     root: Path
@@ -43,6 +52,11 @@ class LocalRepo:
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout, check=False)
+
+    def run_without_root_integrity(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        """The command with root integrity switched off, so that only the later layers judge."""
+        command = [sys.executable, "-c", _WITHOUT_ROOT_INTEGRITY, *self.command(*args)[3:]]
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """The command in the background, reachable by Ctrl-C (SIGINT) as if started at a terminal.

@@ -118,7 +118,8 @@ def edit_job_module(repo: LocalRepo, old: str, new: str) -> None:
 
 
 def assert_refused(repo: LocalRepo, finding: str, address: str) -> None:
-    refused = repo.run("plan", "--env", "dev", "--local")
+    """Refused by the plan gate itself: root integrity is switched off for these attempts."""
+    refused = repo.run_without_root_integrity("plan", "--env", "dev", "--local")
     assert refused.returncode == 4, refused.stderr[-4000:]
     lines = [line for line in refused.stderr.splitlines() if finding in line]
     assert any(address in line for line in lines), refused.stderr[-4000:]
@@ -261,3 +262,20 @@ def test_a_queue_policy_open_to_everyone_is_refused(repo: LocalRepo) -> None:
         encoding="utf-8",
     )
     assert_refused(repo, "BP-PLAN-001", "aws_sqs_queue_policy.open")
+
+
+# --- root integrity comes first ------------------------------------------------
+
+
+def test_root_integrity_refuses_before_terraform_runs(repo: LocalRepo) -> None:
+    """With integrity on (the product), a .tf.json file is refused before `terraform init` reads the root."""
+    (repo.root / ATTACK_JSON).write_text('{"resource": {}}', encoding="utf-8")
+    work = repo.root / ".batchplane" / "work" / "dev"
+    before = sorted(p.name for p in work.iterdir()) if work.is_dir() else []
+    refused = repo.run("plan", "--env", "dev", "--local")
+    assert refused.returncode == 4, refused.stderr[-4000:]
+    assert "fails root integrity" in refused.stderr
+    assert "terraform was not run" in refused.stderr
+    assert any("BP-TF-006" in line and "attack.tf.json" in line for line in refused.stderr.splitlines())
+    assert (sorted(p.name for p in work.iterdir()) if work.is_dir() else []) == before
+    assert not list((repo.root / ".batchplane").rglob("*.tfplan"))

@@ -136,16 +136,27 @@ def check_roots(spec: Spec, environments: Sequence[str]) -> Outcome:
     scans: each environment's, plus ``shared`` when every environment is
     checked. A missing root is left to BP-TF-001.
     """
-    from batchplane.lock import read_lock  # late: jinja2 (render) is slow to import
     from batchplane.render.roots import SHARED_ROOT, has_shared_root
-    from batchplane.render.tree import ENVIRONMENTS_DIR, render
 
     roots = list(environments)
     complete = set(environments) == set(spec.environments)
     if complete and has_shared_root(spec.platform):
         roots.insert(0, SHARED_ROOT)
+    return check_named_roots(spec, roots, complete=complete)
+
+
+def check_named_roots(spec: Spec, roots: Sequence[str], *, complete: bool = False) -> Outcome:
+    """Integrity findings of exactly these roots (``shared`` included when named), and of ``modules/``.
+
+    `plan` calls this before `terraform init`, which would fetch a foreign
+    module source, and before `terraform plan`, which would run a data source.
+    ``complete``: every root is named, so render them all at once.
+    """
+    from batchplane.lock import read_lock  # late: jinja2 (render) is slow to import
+    from batchplane.render.tree import ENVIRONMENTS_DIR, render
+
     # The lock on disk, not one a command is about to write: roots are rendered from it.
-    rendered = render(spec, read_lock(spec.root), None if complete else roots)
+    rendered = render(spec, read_lock(spec.root), None if complete else list(roots))
     findings: list[Finding] = []
     for root in roots:
         prefix = f"{ENVIRONMENTS_DIR}/{root}/"
