@@ -95,7 +95,8 @@ def _statements(ctx: Context, name: str, job: Job) -> Iterator[tuple[Loc, IamSta
 
 def _allowed(ctx: Context) -> Iterator[tuple[str, Loc, IamStatement]]:
     for name, job in ctx.platform.jobs.items():
-        for loc, statement in _statements(ctx, name, job):
+        located, _ = _judged(ctx, name, job)
+        for loc, statement in located:
             if statement.effect == "Allow":
                 yield name, loc, statement
 
