@@ -652,13 +652,18 @@ def _wildcard_risk(cat: Catalogue, index: int, wildcards: list[tuple[str, list[A
 
 
 def _every(broad: Sequence[tuple[Action, ResourceType, str]], exfiltration: frozenset[str] = frozenset()) -> str:
-    """``s3:GetObject on every object (arn:aws:s3:::*/*)``, grouped by resource type, at most four groups."""
+    """``s3:GetObject on every object (arn:aws:s3:::*/*)``, grouped by resource type; a count beyond four types."""
     by_type: dict[tuple[str, str], list[str]] = {}
     for action, rtype, resource in broad:
         label = f"{action.name} (data exfiltration)" if action.key in exfiltration else action.name
         by_type.setdefault((rtype.name, resource), []).append(label)
-    parts = [f"{_names(names)} on every {kind} ({resource})" for (kind, resource), names in by_type.items()]
-    return "; ".join(parts[:4]) + (f"; and {len(parts) - 4} more resource types" if len(parts) > 4 else "")
+    if len(by_type) > 4:  # a sweeping grant: the count says more than a wall of names
+        (kind, resource), names = next(iter(by_type.items()))
+        return (
+            f"{len(broad)} actions on every resource of {len(by_type)} resource types, "
+            f"e.g. {_names(names, limit=3)} on every {kind} ({resource})"
+        )
+    return "; ".join(f"{_names(names)} on every {kind} ({resource})" for (kind, resource), names in by_type.items())
 
 
 def _every_resource_risk(cat: Catalogue, index: int, broad: list[tuple[Action, ResourceType, str]]) -> Risk:
