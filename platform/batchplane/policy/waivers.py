@@ -55,7 +55,7 @@ TITLES = {
     NEW_ID: "No waiver added or widened since the base revision (check --base)",
 }
 
-CRITICAL_CHECKOV_IDS = frozenset({"CKV_BP_1", "CKV_BP_2", "CKV_BP_4", "CKV_BP_5"})
+CRITICAL_CHECKOV_IDS = frozenset({"CKV_BP_1", "CKV_BP_2", "CKV_BP_4", "CKV_BP_5", "CKV_BP_7"})
 """Custom Checkov checks of severity critical (checkov_adapter's table; a unit test keeps the two equal).
 
 Kept here so that ``check --spec-only`` can refuse their waivers without importing the Checkov layer."""
