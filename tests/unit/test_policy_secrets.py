@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +261,55 @@ def test_an_ordinary_value_is_no_secret_under_a_secret_sounding_name_either(valu
     """ARNs and references are what a secret-sounding variable should hold; other values need a neutral name."""
     named = secrets.Value(("v",), "SECRET_ARN" if value.startswith("arn:") else "TABLE", value)
     assert secrets.scan([named]) == []
+
+
+# --- the clean-verdict cache ------------------------------------------------------
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty cache directory and a process that has judged nothing yet."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("BATCHPLANE_CACHE_DIR", str(directory))
+    secrets.forget()
+    yield directory
+    secrets.forget()
+
+
+def _values(*texts: str) -> list[secrets.Value]:
+    return [secrets.Value(("v", i), "SETTING", text) for i, text in enumerate(texts)]
+
+
+def test_clean_values_are_cached_as_digests_only(cache: Path) -> None:
+    assert secrets.scan(_values("acme-products", "s3://acme-input/incoming/")) == []
+    [path] = cache.iterdir()
+    text = path.read_text()
+    assert len(json.loads(text)["clean"]) == 2
+    assert "acme-products" not in text
+
+
+def test_a_value_with_a_finding_is_never_cached(cache: Path) -> None:
+    assert len(secrets.scan(_values("acme-products", AWS_KEY_ID))) == 1
+    [path] = cache.iterdir()
+    assert len(json.loads(path.read_text())["clean"]) == 1
+    secrets.forget()
+    assert [hit.kinds for hit in secrets.scan(_values(AWS_KEY_ID))] == [("AWS Access Key",)]
+
+
+def test_a_cached_clean_value_is_not_scanned_again(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets.scan(_values("acme-products"))
+    secrets.forget()
+
+    def no_scan(lines: list[str]) -> None:
+        raise AssertionError(f"scanned again: {lines}")
+
+    monkeypatch.setattr(secrets, "_scan", no_scan)
+    assert secrets.scan(_values("acme-products")) == []
+
+
+def test_a_damaged_cache_is_scanned_through(cache: Path) -> None:
+    secrets.scan(_values("acme-products"))
+    [path] = cache.iterdir()
+    path.write_text("{not json")
+    secrets.forget()
+    assert [hit.loc for hit in secrets.scan(_values("acme-products", AWS_KEY_ID))] == [("v", 1)]

@@ -23,20 +23,27 @@ detect-secrets' inline allowlist comments (a waiver is the spec's only way to
 accept a finding). A value that is base64 of text is scanned decoded as well,
 so that a base64-wrapped private key or token is found like the plain one.
 
-detect-secrets costs about 0.15 s to import, so it is imported on the first
-value to scan, and verdicts are kept per line for the rest of the process
-(each environment repeats most values).
+detect-secrets costs about 0.15 s to import, a third of a pre-commit hook's
+``check --spec-only``. So it is imported only for a value not judged clean
+before: verdicts are kept per line for the process (each environment repeats
+most values), and clean ones in batchplane's cache directory
+(``secrets-clean-<key>.json``, the key naming the installed detect-secrets and
+this configuration), as SHA-256 digests of the lines. Only clean lines are
+kept: a line with a finding is scanned again on every run, and no digest of a
+secret is ever written. A cache that cannot be read or written costs the scan.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from batchplane.spec.loader import Loc
 
@@ -188,13 +195,82 @@ def _decoded(text: str) -> str | None:
 
 _verdicts: dict[str, tuple[str, ...]] = {}
 _DETECTING = threading.Lock()  # detect-secrets' settings are global to the process
+_CACHE_FORMAT = 1
+_CACHE_LIMIT = 200_000
+"""Clean digests kept at most; past it the cache starts over."""
+
+
+def forget() -> None:
+    """Forget this process's verdicts (the cache directory keeps its clean ones)."""
+    _verdicts.clear()
+
+
+def cache_path(directory: Path | None = None) -> Path | None:
+    """The clean-verdict cache of the installed detect-secrets and this configuration; None when not installed."""
+    import importlib.util
+
+    from batchplane.policy.iam import cache_dir
+
+    found = importlib.util.find_spec("detect_secrets")  # locates the package without importing it
+    if found is None or not found.submodule_search_locations:
+        return None
+    version = Path(next(iter(found.submodule_search_locations))) / "__version__.py"
+    try:
+        info = version.stat()
+    except OSError:
+        return None
+    key = json.dumps([_CACHE_FORMAT, str(version), info.st_size, info.st_mtime_ns, PLUGINS, FILTERS, _VIRTUAL_FILE])
+    return (directory or cache_dir()) / f"secrets-clean-{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+
+
+def _digest(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _read_clean(path: Path | None) -> set[str]:
+    if path is None:
+        return set()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        clean = data["clean"] if data.get("format") == _CACHE_FORMAT else []
+        return {d for d in clean if isinstance(d, str)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+
+
+def _write_clean(path: Path | None, clean: set[str]) -> None:
+    if path is None:
+        return
+    from batchplane.files import atomic_write
+
+    kept = sorted(clean) if len(clean) <= _CACHE_LIMIT else []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps({"format": _CACHE_FORMAT, "clean": kept}).encode())
+    except OSError:
+        pass  # a read-only cache only costs the scan next time
 
 
 def _detect(lines: set[str]) -> None:
-    """Scan the lines not judged yet and remember what detect-secrets found on each."""
-    new = sorted(line for line in lines if line not in _verdicts)
+    """Judge the lines not judged yet: from the clean cache, else by detect-secrets."""
+    pending = [line for line in lines if line not in _verdicts]
+    if not pending:
+        return
+    path = cache_path()
+    clean = _read_clean(path)
+    new = sorted(line for line in pending if _digest(line) not in clean)
+    for line in set(pending) - set(new):
+        _verdicts[line] = ()
     if not new:
         return
+    _scan(new)
+    found_clean = {_digest(line) for line in new if not _verdicts[line]}
+    if found_clean - clean:
+        _write_clean(path, clean | found_clean)
+
+
+def _scan(new: list[str]) -> None:
+    """Scan the lines with detect-secrets and remember what it found on each."""
     from detect_secrets.core.scan import scan_diff  # ~0.15 s: only when there is something to scan
     from detect_secrets.settings import transient_settings
 
