@@ -314,6 +314,39 @@ resource "aws_iam_role_policy" "scheduler" {
   policy = data.aws_iam_policy_document.submit[0].json
 }
 
+# Scheduler decrypts the target input with the schedule's role at every
+# invocation; only this schedule's input (encryption context), only this key.
+data "aws_iam_policy_document" "schedule_key" {
+  count = local.scheduled ? 1 : 0
+
+  lifecycle {
+    precondition {
+      condition     = var.schedule_kms_key_arn != null
+      error_message = "A scheduled job needs schedule_kms_key_arn: its role is granted kms:Decrypt on that key."
+    }
+  }
+
+  statement {
+    sid       = "DecryptScheduleInput"
+    actions   = ["kms:Decrypt"]
+    resources = [var.schedule_kms_key_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "kms:EncryptionContext:aws:scheduler:schedule:arn"
+      values   = ["arn:${local.partition}:scheduler:${data.aws_region.current.name}:${local.account_id}:schedule/default/${local.name}"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "schedule_key" {
+  count = local.scheduled ? 1 : 0
+
+  name   = "schedule-key"
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.schedule_key[0].json
+}
+
 resource "aws_scheduler_schedule" "this" {
   count = local.scheduled ? 1 : 0
 
@@ -337,8 +370,8 @@ resource "aws_scheduler_schedule" "this" {
     })
   }
 
-  # A role without its policy yet would fail the first invocations.
-  depends_on = [aws_iam_role_policy.scheduler]
+  # A role without its policies yet would fail the first invocations.
+  depends_on = [aws_iam_role_policy.scheduler, aws_iam_role_policy.schedule_key]
 }
 
 resource "aws_iam_role" "events" {

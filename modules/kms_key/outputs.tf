@@ -1,14 +1,14 @@
 output "key_arn" {
   description = "ARN of the key."
-  value       = try(aws_kms_key.this.arn, null)
+  value       = aws_kms_key.this.arn
 }
 
 output "key_id" {
   description = "ID of the key."
-  value       = try(aws_kms_key.this.key_id, null)
+  value       = aws_kms_key.this.key_id
 }
 
 output "alias_name" {
   description = "Name of the key's alias (alias/<name>)."
-  value       = try(aws_kms_alias.this.name, null)
+  value       = aws_kms_alias.this.name
 }

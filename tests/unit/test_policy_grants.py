@@ -554,3 +554,64 @@ def test_a_file_that_is_not_a_plan_is_a_finding(tmp_path: Path) -> None:
     plan.write_text("[1, 2]", encoding="utf-8")
     outcome = check_plan(spec, "dev", plan)
     assert [(f.id, f.severity) for f in outcome.findings] == [("BP-PLAN-007", "critical")]
+
+
+# --- the schedule's key -------------------------------------------------------
+
+KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0b5e1c9e-0000-4000-8000-000000000001"
+SCHEDULE_KEY = f"{JOB}.aws_iam_role_policy.schedule_key[0]"
+
+
+def schedule_key_plan() -> dict[str, Any]:
+    """A re-plan (the key exists) that changes the schedule role's key policy."""
+    key = copy.deepcopy(resource(clean_plan(), "module.logs_key.aws_kms_key.this"))
+    key["change"]["after"]["arn"] = KEY_ARN
+    key["change"]["after_unknown"] = {}
+    return {
+        "resource_changes": [
+            key,
+            change(SCHEDULE_KEY, "aws_iam_role_policy", {"name": "schedule-key", "role": "acme-dev-ingest-sched"}),
+        ]
+    }
+
+
+@pytest.fixture
+def scheduled(tmp_path: Path) -> Any:
+    document = base()
+    document["jobs"]["ingest"]["schedule"] = "rate(1 hour)"
+    spec = spec_from(document, tmp_path)
+
+    def run(plan: dict[str, Any], key_arn: str | None) -> Outcome:
+        expected = expected_env(spec.env("dev"), "dev", ImageLock(), key_arn=key_arn)
+        return compare(plan, "dev", expected, "aws", lambda address: ("jobs.ingest", None))
+
+    return run
+
+
+def _with_policy(plan: dict[str, Any], policy: dict[str, Any]) -> dict[str, Any]:
+    resource(plan, SCHEDULE_KEY)["change"]["after"]["policy"] = json.dumps(policy)
+    return plan
+
+
+def test_the_schedule_role_may_decrypt_with_the_environments_own_key(scheduled: Any) -> None:
+    plan = _with_policy(schedule_key_plan(), _decrypt(KEY_ARN))
+    assert scheduled(plan, KEY_ARN).findings == ()
+
+
+def test_the_schedule_role_may_not_decrypt_with_another_key(scheduled: Any) -> None:
+    other = KEY_ARN.replace("0001", "0002")
+    plan = _with_policy(schedule_key_plan(), _decrypt(other))
+    assert ("BP-PLAN-002", SCHEDULE_KEY) in ids(scheduled(plan, KEY_ARN))
+
+
+def test_the_schedule_role_may_not_decrypt_with_every_key(scheduled: Any) -> None:
+    every = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/*"
+    plan = _with_policy(schedule_key_plan(), _decrypt(every))
+    assert ("BP-PLAN-002", SCHEDULE_KEY) in ids(scheduled(plan, KEY_ARN))
+
+
+def _decrypt(arn: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "DecryptScheduleInput", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": arn}],
+    }

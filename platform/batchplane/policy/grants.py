@@ -372,12 +372,14 @@ def _role_policy(role: str, reference: str, statements: Iterable[Statement], doc
 
 
 def expected_env(
-    platform: Platform, env: str, lock: ImageLock, *, stand_in_network: bool = False
+    platform: Platform, env: str, lock: ImageLock, *, stand_in_network: bool = False, key_arn: str | None = None
 ) -> dict[str, Expected]:
     """Terraform address -> the IAM-bearing resource the environment's root creates there.
 
     ``stand_in_network``: local mode replaces an existing network with one the
     network module creates (``batchplane.local.STAND_IN_NETWORK``), flow-log role included.
+    ``key_arn``: the ARN of the environment's own key (``module.logs_key``) where the
+    plan knows it already; on a first plan it is created in the same plan.
     """
     environment = platform.environments[env]
     region, account = platform.region, environment.account_id
@@ -420,11 +422,13 @@ def expected_env(
         )
         found[f"{base}.aws_iam_instance_profile.instance[0]"] = Expected("aws_iam_instance_profile", role=role)
     for name in platform.jobs:
-        found.update(_expected_job(platform, env, lock, name))
+        found.update(_expected_job(platform, env, lock, name, key_arn))
     return found
 
 
-def _expected_job(platform: Platform, env: str, lock: ImageLock, name: str) -> dict[str, Expected]:
+def _expected_job(
+    platform: Platform, env: str, lock: ImageLock, name: str, key_arn: str | None = None
+) -> dict[str, Expected]:
     """The roles and role policies of ``modules/job`` for one job."""
     job = platform.jobs[name]
     region, account = platform.region, platform.environments[env].account_id
@@ -485,6 +489,17 @@ def _expected_job(platform: Platform, env: str, lock: ImageLock, name: str) -> d
         )
         found[f"{base}.aws_iam_role_policy.{kind}[0]"] = _role_policy(
             f"{stem}-{suffix}", f"aws_iam_role.{kind}", submit, "data.aws_iam_policy_document.submit[0]"
+        )
+    if job.schedule is not None:
+        # Scheduler decrypts the schedule's input with the environment's key, as the schedule's role.
+        decrypt = (_allow(["kms:Decrypt"], [key_arn] if key_arn else [], "DecryptScheduleInput", unknown=1),)
+        found[f"{base}.aws_iam_role.scheduler[0]"] = _role(
+            f"{stem}-sched",
+            _trust("scheduler.amazonaws.com", account),
+            inline={"submit-job": submit, "schedule-key": decrypt},
+        )
+        found[f"{base}.aws_iam_role_policy.schedule_key[0]"] = _role_policy(
+            f"{stem}-sched", "aws_iam_role.scheduler", decrypt, "data.aws_iam_policy_document.schedule_key[0]"
         )
     return found
 
@@ -854,6 +869,15 @@ def _locator(spec: Spec, root: str) -> Any:
     return sourcemap.locate
 
 
+def _planned_key_arn(document: dict[str, Any]) -> str | None:
+    """The ARN of the environment's key where the plan knows it (it exists already)."""
+    for change in document.get("resource_changes") or []:
+        if isinstance(change, dict) and change.get("address") == "module.logs_key.aws_kms_key.this":
+            arn = ((change.get("change") or {}).get("after") or {}).get("arn")
+            return arn if isinstance(arn, str) and arn else None
+    return None
+
+
 def check_plan(spec: Spec, root: str, plan: Path) -> Outcome:
     """The plan gate's IAM comparison of one root's plan JSON against the spec (see the module docstring)."""
     locate = _locator(spec, root)
@@ -875,6 +899,8 @@ def check_plan(spec: Spec, root: str, plan: Path) -> Outcome:
         # created stand-in for an existing network (root integrity keeps values files render's own).
         network = ((document.get("variables") or {}).get("network") or {}).get("value")
         stand_in = isinstance(network, dict) and network.get("create") is True
-        expected = expected_env(platform, root, read_lock(spec.root), stand_in_network=stand_in)
+        expected = expected_env(
+            platform, root, read_lock(spec.root), stand_in_network=stand_in, key_arn=_planned_key_arn(document)
+        )
         region = platform.region
     return compare(document, root, expected, partition_of(region), locate)
