@@ -326,16 +326,21 @@ def refuse_unpinned(spec: Spec, root: str) -> None:
 
 
 def gate_plan(spec: Spec, target: Target, planned: PlanResult, *, roots: Future[Outcome] | None = None) -> None:
-    """The policy gate on a plan: spec rules, Checkov on the root and on the plan JSON.
+    """The policy gate on a plan: spec rules, Checkov on the root and on the plan JSON, grants ⊆ spec.
 
     ``roots``: the Checkov scan of the root, started while terraform planned
     (see :func:`plan_and_gate`). A plan that fails the gate is deleted, so
     that ``apply`` cannot use it.
     """
-    if target.root not in spec.platform.environments:
-        return
-    scanned = roots.result() if roots is not None else None
-    outcome = run_check(spec, Request([target.root], plan=planned.plan_json), roots=scanned)
+    if target.root in spec.platform.environments:
+        scanned = roots.result() if roots is not None else None
+        outcome = run_check(spec, Request([target.root], plan=planned.plan_json), roots=scanned)
+    else:
+        # The shared root (ECR repositories, their key) has no environment's spec rules to run,
+        # but its IAM (key and pull policies) is held to what the spec produces all the same.
+        from batchplane.policy.grants import check_plan
+
+        outcome = check_plan(spec, target.root, planned.plan_json)
     blocking = outcome.blocking("low")
     if blocking:
         (target.plan_dir / META_FILE).unlink(missing_ok=True)

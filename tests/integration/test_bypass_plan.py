@@ -279,3 +279,26 @@ def test_root_integrity_refuses_before_terraform_runs(repo: LocalRepo) -> None:
     assert any("BP-TF-006" in line and "attack.tf.json" in line for line in refused.stderr.splitlines())
     assert (sorted(p.name for p in work.iterdir()) if work.is_dir() else []) == before
     assert not list((repo.root / ".batchplane").rglob("*.tfplan"))
+
+
+# --- the shared root ------------------------------------------------------------
+
+
+def test_an_image_repository_opened_to_everyone_is_refused_in_the_shared_root(small: LocalRepo) -> None:
+    module = small.root / "modules" / "ecr_repository" / "main.tf"
+    original = module.read_bytes()
+    honest = (
+        "identifiers = [for id in sort(distinct(var.pull_account_ids)) : "
+        '"arn:${data.aws_partition.current.partition}:iam::${id}:root"]'
+    )
+    text = original.decode("utf-8")
+    assert text.count(honest) == 1
+    module.write_text(text.replace(honest, 'identifiers = ["*"]'), encoding="utf-8")
+    try:
+        refused = small.run_without_root_integrity("plan", "--env", "shared", "--local")
+    finally:
+        module.write_bytes(original)
+    assert refused.returncode == 4, refused.stderr[-4000:]
+    lines = [line for line in refused.stderr.splitlines() if "BP-PLAN-003" in line]
+    assert any('module.repository["csv-ingest"].aws_ecr_repository_policy.this[0]' in line for line in lines), lines
+    assert not list((small.root / ".batchplane").rglob("*.tfplan"))

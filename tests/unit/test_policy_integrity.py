@@ -20,6 +20,7 @@ from batchplane.policy.integrity import (
     UNDECLARED_ID,
     UNREADABLE_ID,
     check_modules,
+    check_named_roots,
     check_roots,
     known_modules,
     loads_only_rendered,
@@ -315,3 +316,14 @@ def test_any_other_file_terraform_loads_keeps_every_verdict(tmp_path: Path, name
 def test_a_declared_file_keeps_every_verdict(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(static_main_tf("test"))
     assert without_absent_modules(_scanned(), "test", tmp_path, NO_NETWORK, declared=True) == _scanned()
+
+
+def test_the_shared_root_can_be_checked_by_itself(platform_repo: Path) -> None:
+    """`plan --env shared` checks the shared root alone (it has no environment of its own)."""
+    spec = load_spec(platform_repo / "platform.yaml")
+    rendered = render(spec, ImageLock())
+    write(spec.root, rendered, compare(spec.root, rendered))
+    assert check_named_roots(spec, ["shared"]).findings == ()
+    (platform_repo / "environments" / "shared" / "extra.tf").write_text("# not rendered\n")
+    found = check_named_roots(spec, ["shared"]).findings
+    assert [(f.id, f.spec_path) for f in found] == [("BP-TF-003", "registry")]

@@ -153,10 +153,13 @@ def check_named_roots(spec: Spec, roots: Sequence[str], *, complete: bool = Fals
     ``complete``: every root is named, so render them all at once.
     """
     from batchplane.lock import read_lock  # late: jinja2 (render) is slow to import
+    from batchplane.render.roots import SHARED_ROOT
     from batchplane.render.tree import ENVIRONMENTS_DIR, render
 
+    # The shared root is rendered only with every environment (it serves them all).
+    everything = complete or SHARED_ROOT in roots
     # The lock on disk, not one a command is about to write: roots are rendered from it.
-    rendered = render(spec, read_lock(spec.root), None if complete else list(roots))
+    rendered = render(spec, read_lock(spec.root), None if everything else list(roots))
     findings: list[Finding] = []
     for root in roots:
         prefix = f"{ENVIRONMENTS_DIR}/{root}/"
