@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -302,3 +304,70 @@ def test_an_image_repository_opened_to_everyone_is_refused_in_the_shared_root(sm
     lines = [line for line in refused.stderr.splitlines() if "BP-PLAN-003" in line]
     assert any('module.repository["csv-ingest"].aws_ecr_repository_policy.this[0]' in line for line in lines), lines
     assert not list((small.root / ".batchplane").rglob("*.tfplan"))
+
+
+# --- the spec's own grants and waivers, judged again on the plan -----------------
+
+
+@contextmanager
+def spec_edited(repo: LocalRepo, edit: Callable[[dict[str, Any]], None]) -> Iterator[None]:
+    """The spec changed and the roots rendered for it; both put back afterwards."""
+    original = repo.spec.read_bytes()
+    document = yaml.safe_load(original)
+    edit(document)
+    repo.spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    try:
+        rendered = repo.run("render")
+        assert rendered.returncode == 0, rendered.stderr
+        yield
+    finally:
+        repo.spec.write_bytes(original)
+        assert repo.run("render").returncode == 0
+
+
+def _pass_every_role(document: dict[str, Any]) -> None:
+    statement = {"actions": ["iam:PassRole"], "resources": ["arn:aws:iam::111111111111:role/*"]}
+    document["jobs"]["ingest"]["statements"] = [statement]
+
+
+def test_a_narrow_looking_scope_from_the_spec_itself_is_refused_by_plan(repo: LocalRepo) -> None:
+    with spec_edited(repo, _pass_every_role):
+        refused = repo.run("plan", "--env", "dev", "--local")
+    assert refused.returncode == 4, refused.stderr[-4000:]
+    assert any("BP-IAM-004" in line and "jobs.ingest.statements[0]" in line for line in refused.stderr.splitlines())
+    assert not list((repo.root / ".batchplane").rglob("*.tfplan"))
+
+
+def test_a_critical_waiver_does_not_let_the_plan_through(repo: LocalRepo) -> None:
+    def waived(document: dict[str, Any]) -> None:
+        _pass_every_role(document)
+        waiver = {"id": "BP-IAM-004", "target": "jobs", "reason": "tmp", "expires": "2099-12-31"}
+        document["policy"]["waivers"] = [waiver]
+
+    with spec_edited(repo, waived):
+        refused = repo.run("plan", "--env", "dev", "--local")
+    assert refused.returncode == 4, refused.stderr[-4000:]
+    lines = refused.stderr.splitlines()
+    assert any("BP-IAM-004" in line for line in lines)
+    refusals = {"BP-POL-003", "BP-POL-004", "BP-POL-005"}
+    assert {rule for rule in refusals if any(rule in line for line in lines)} == refusals
+
+
+def test_an_override_that_swaps_a_module_source_is_judged_by_what_it_plans(repo: LocalRepo) -> None:
+    """With integrity off, an override pointing module.job at a copy that grants admin is still refused."""
+    evil = repo.root / "modules" / "evil"
+    shutil.copytree(repo.root / "modules" / "job", evil)
+    grant = (
+        'resource "aws_iam_role_policy" "admin" {\n'
+        '  name   = "admin"\n'
+        "  role   = aws_iam_role.job.id\n"
+        f"  policy = {ADMIN}\n"
+        "}\n"
+    )
+    (evil / "admin.tf").write_text(grant, encoding="utf-8")
+    override = repo.root / "environments" / "dev" / "main_override.tf"
+    override.write_text('module "job" {\n  source = "../../modules/evil"\n}\n', encoding="utf-8")
+    try:
+        assert_refused(repo, "BP-PLAN-001", f"{JOB}.aws_iam_role_policy.admin")
+    finally:
+        override.unlink()
