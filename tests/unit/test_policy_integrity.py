@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from batchplane.lock import ImageLock
-from batchplane.policy.checkov_adapter import without_absent_modules
+from batchplane.policy.checkov_adapter import INLINE_SKIP, without_absent_modules
 from batchplane.policy.findings import Finding, Outcome, Passed
 from batchplane.policy.integrity import (
     DIFFERS_ID,
@@ -304,6 +304,14 @@ def test_the_shortcut_holds_for_a_root_of_rendered_files_alone(tmp_path: Path) -
     (tmp_path / "main.tf").write_text(static_main_tf("test"))
     assert loads_only_rendered(tmp_path, "test")
     assert without_absent_modules(_scanned(), "test", tmp_path, NO_NETWORK) == Outcome()
+
+
+def test_an_absent_modules_inline_skips_stay_for_the_plan_scan(tmp_path: Path) -> None:
+    """Local mode creates a stand-in for a reused network: its plan needs the module's skips."""
+    (tmp_path / "main.tf").write_text(static_main_tf("test"))
+    skipped = _scanned().findings[0].waive(f"{INLINE_SKIP}judged by BP-OPS-003")
+    kept = without_absent_modules(Outcome((skipped,), ()), "test", tmp_path, NO_NETWORK)
+    assert kept.findings == (skipped,)
 
 
 @pytest.mark.parametrize("name", ["network_override.tf", "extra.tf", "count.auto.tfvars.json", "x.tf.json"])

@@ -390,6 +390,11 @@ def without_absent_modules(
     Terraform loads is there: a hand-edited ``count``, an override or
     ``*.auto.tfvars`` file, or any file the spec declares in the root
     (``declared``: ``policy.extra_files``) keeps every verdict.
+
+    Verdicts waived by a reviewed module's inline skip stay (they block
+    nothing): a plan scan cannot read comments and takes its skips from this
+    scan (:func:`carry_inline_skips`), and local mode does create the module an
+    environment reuses the real one of (its stand-in network).
     """
     try:
         own = (directory / "main.tf").read_text(encoding="utf-8") == static_main_tf(root)
@@ -405,9 +410,13 @@ def without_absent_modules(
 
     return replace(
         outcome,
-        findings=tuple(f for f in outcome.findings if exists(f.address)),
+        findings=tuple(f for f in outcome.findings if exists(f.address) or _skipped_inline(f)),
         passed=tuple(p for p in outcome.passed if exists(p.address)),
     )
+
+
+def _skipped_inline(finding: Finding) -> bool:
+    return finding.waived and (finding.waiver_reason or "").startswith(INLINE_SKIP)
 
 
 _JOB_DOCUMENT = re.compile(r'^module\.job\["(?P<job>[^"]+)"\]\.(?:data\.)?aws_iam_policy_document\.job(?:\[0\])?$')
