@@ -15,6 +15,7 @@ or ``-`` (standard output) is written through, as a shell redirection would.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -32,6 +33,19 @@ class UnsafeFileError(BatchplaneError):
     """A file batchplane would replace is a symlink or not a regular file: refused, nothing written."""
 
     exit_code = ExitCode.TOOL_FAILED
+
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{12}\.tmp")
+
+
+def temporary_of(name: str) -> str | None:
+    """The file a temporary file named ``name`` was written for, or None.
+
+    :func:`atomic_write` removes its temporary file when it fails, but a killed
+    process (SIGKILL, power loss) leaves one behind: render finds and removes them.
+    """
+    match = _TEMPORARY.fullmatch(name)
+    return match.group("name") if match else None
 
 
 def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:

@@ -1,5 +1,14 @@
 """Spec -> per-environment Terraform roots, rendered in memory and written only when changed."""
 
-from batchplane.render.tree import Changes, OwnershipError, Rendered, compare, render, write
+from batchplane.render.tree import (
+    Changes,
+    ManifestError,
+    OwnershipError,
+    Rendered,
+    UnsafeTreeError,
+    compare,
+    render,
+    write,
+)
 
-__all__ = ["Changes", "OwnershipError", "Rendered", "compare", "render", "write"]
+__all__ = ["Changes", "ManifestError", "OwnershipError", "Rendered", "UnsafeTreeError", "compare", "render", "write"]
