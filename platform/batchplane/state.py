@@ -45,21 +45,23 @@ def read_text(path: Path) -> str | None:
         raise StateFileError(path, line, f"expected UTF-8 text, found byte 0x{data[exc.start]:02x}") from None
 
 
-def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int:
     """Best-effort line of a validation error: follow the object keys of ``loc`` through the text.
 
     The standard JSON parser keeps no positions, so the keys are looked up in
     order, each after the previous one; good enough to point an editor at it.
     """
-    position, found = 0, False
+    # Where nothing is found (a missing key, a list where an object belongs), the object that is
+    # wrong begins at the last key found, or the document at its first character.
+    position = len(text) - len(text.lstrip())
     for part in loc:
         if not isinstance(part, str):
             continue
         at = text.find(json.dumps(part), position)
         if at < 0:
             break
-        position, found = at, True
-    return text.count("\n", 0, position) + 1 if found else None
+        position = at
+    return text.count("\n", 0, position) + 1
 
 
 def _expected(exc: ValidationError) -> tuple[tuple[int | str, ...], str]:
@@ -105,7 +107,8 @@ def read_jsonl(path: Path, adapter: TypeAdapter[T], what: str) -> Iterator[T]:
         try:
             document = json.loads(line)
         except json.JSONDecodeError as exc:
-            if exc.pos >= len(line.rstrip()):  # an append cut short, not a hand-made line
+            cut_short = exc.pos >= len(line.rstrip()) or exc.msg.startswith("Unterminated string")
+            if cut_short:  # an append cut short, not a hand-made line
                 continue
             raise StateFileError(path, number, f"expected one JSON {what} per line: {exc.msg}") from None
         try:
