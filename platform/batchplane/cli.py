@@ -123,8 +123,8 @@ def validate(spec: SpecOption = None, as_json: JsonOption = False) -> None:
         loaded = load(spec)
     except SpecError as exc:
         if as_json:
-            document = console.error_document(exc, int(exc.exit_code))
-            console.print_json({"valid": False, "problems": [asdict(p) for p in exc.problems], **document})
+            # validate's answer is itself the verdict (and its shape is documented): no second document.
+            console.print_json({"valid": False, "problems": [asdict(p) for p in exc.problems]})
             exc.json_reported = True
         raise
     platform = loaded.platform
