@@ -61,7 +61,7 @@ def emit_and_enforce(outcome: Outcome, fmt: str, output: Path | None, spec_path:
     try:
         enforce(outcome, fail_on)
     except PolicyFailedError as exc:
-        if fmt != "json" or output is not None:
+        if fmt != "json" or (output is not None and str(output) != "-"):
             emit(outcome, fmt, output, spec_path)
             raise
         import json
