@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click.core import Context as ClickContext  # the Context TyperGroup.invoke is typed with
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from batchplane import __version__, console, local
@@ -53,11 +54,21 @@ class State:
 
 
 class _Group(TyperGroup):
-    """Maps errors to exit codes once, for every command."""
+    """Maps errors to exit codes once, for every command (and, in JSON mode, to an error document)."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        # The raw command line, for JSON mode: read before the subcommand parses (and maybe refuses) it.
+        ctx.meta["batchplane.json"] = console.json_requested(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: ClickContext) -> Any:
+        as_json = bool(ctx.meta.get("batchplane.json"))
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            if as_json:  # Click still prints the usage text on stderr and exits 2
+                console.print_json(console.error_document(exc, exc.exit_code))
+            raise
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except BrokenPipeError:
@@ -66,11 +77,11 @@ class _Group(TyperGroup):
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
             raise typer.Exit(0) from None
         except BatchplaneError as exc:
-            raise typer.Exit(console.explain(exc)) from None
+            raise typer.Exit(console.explain(exc, as_json=as_json)) from None
         except Exception as exc:
             if _debug(ctx):
                 traceback.print_exc()
-            raise typer.Exit(console.unexpected(exc)) from None
+            raise typer.Exit(console.unexpected(exc, as_json=as_json)) from None
 
 
 def _debug(ctx: ClickContext) -> bool:
@@ -112,7 +123,9 @@ def validate(spec: SpecOption = None, as_json: JsonOption = False) -> None:
         loaded = load(spec)
     except SpecError as exc:
         if as_json:
+            # validate's answer is itself the verdict (and its shape is documented): no second document.
             console.print_json({"valid": False, "problems": [asdict(p) for p in exc.problems]})
+            exc.json_reported = True
         raise
     platform = loaded.platform
     counts = {

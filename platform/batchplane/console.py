@@ -5,13 +5,22 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from batchplane.errors import BatchplaneError, ExitCode, SpecError
+from batchplane.errors import (
+    BatchplaneError,
+    ExitCode,
+    FileSystemError,
+    RegistryError,
+    SpecError,
+    StateFileError,
+)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -31,12 +40,54 @@ def note(message: str) -> None:
     err.print(message, markup=False)
 
 
-def explain(exc: BatchplaneError) -> int:
+def json_requested(argv: Sequence[str]) -> bool:
+    """Whether a command line asks for JSON on stdout (``--json``, ``--format json``, ``-f json``).
+
+    Read from the raw arguments so that a failure before or during option
+    parsing (a usage error) is still answered in JSON.
+    """
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json" or arg in ("--format=json", "-fjson"):
+            return True
+        if arg in ("--format", "-f") and next(args, None) == "json":
+            return True
+    return False
+
+
+def error_document(exc: BaseException, code: int) -> dict[str, Any]:
+    """``{"error": {...}}``: what JSON consumers get on stdout instead of a result."""
+    kind = ExitCode(code).name.lower() if code in ExitCode._value2member_map_ else "error"
+    body: dict[str, Any] = {"code": code, "kind": kind, "type": type(exc).__name__}
+    if isinstance(exc, SpecError):
+        body["message"] = str(exc)
+        body["problems"] = [asdict(p) for p in exc.problems]
+        files = sorted({p.file for p in exc.problems})
+        if len(files) == 1:
+            body["file"] = files[0]
+    elif isinstance(exc, StateFileError):
+        body.update(message=str(exc), file=exc.file, line=exc.line, expected=exc.expected)
+    elif isinstance(exc, FileSystemError):
+        body.update(message=str(exc), path=exc.path, operation=exc.operation)
+    elif isinstance(exc, RegistryError):
+        body.update(message=str(exc), endpoint=exc.endpoint)
+    else:
+        format_message = getattr(exc, "format_message", None)  # Click's usage errors
+        body["message"] = str(format_message() if callable(format_message) else exc)
+    return {"error": body}
+
+
+def explain(exc: BatchplaneError, *, as_json: bool = False) -> int:
     """Print a known failure the one way every command does; return its exit code.
 
     A spec error is compiler style, one ``file:line: path: message`` per line, for
-    editors and CI annotations.
+    editors and CI annotations. With ``as_json`` the error document also goes to
+    stdout (unless the command already put one there), the message still to stderr.
     """
+    if as_json and not exc.json_reported:
+        print_json(error_document(exc, int(exc.exit_code)))
     if isinstance(exc, SpecError):
         if len(exc.problems) == 1:
             error(str(exc.problems[0]))
@@ -50,8 +101,10 @@ def explain(exc: BatchplaneError) -> int:
     return int(exc.exit_code)
 
 
-def unexpected(exc: Exception) -> int:
+def unexpected(exc: Exception, *, as_json: bool = False) -> int:
     """Print an error batchplane did not foresee (a bug) and return exit 1."""
+    if as_json:
+        print_json(error_document(exc, int(ExitCode.UNEXPECTED)))
     error(f"unexpected {type(exc).__name__}: {exc} (this is a bug; run with --debug for details)")
     return int(ExitCode.UNEXPECTED)
 

@@ -88,7 +88,7 @@ def parse_spec_only_check(argv: list[str]) -> SpecOnlyCheck | None:
 
 def run_spec_only_check(options: SpecOnlyCheck) -> int | None:
     """Run the check and return its exit code; ``None`` hands the command to the full CLI."""
-    from batchplane.policy.emit import emit, enforce
+    from batchplane.policy.emit import emit_and_enforce
     from batchplane.policy.gate import Request, run_check
     from batchplane.spec import find_spec, load_spec
 
@@ -97,8 +97,7 @@ def run_spec_only_check(options: SpecOnlyCheck) -> int | None:
         return None  # the full CLI words the usage error
     environments = list(dict.fromkeys(options.envs)) or spec.environments
     outcome = run_check(spec, Request(environments, spec_only=True, base=options.base))
-    emit(outcome, options.fmt, options.output, spec.path)
-    enforce(outcome, options.fail_on)
+    emit_and_enforce(outcome, options.fmt, options.output, spec.path, options.fail_on)
     return int(ExitCode.OK)
 
 
@@ -120,12 +119,13 @@ def main() -> None:
 
 def _guarded(options: SpecOnlyCheck) -> int | None:
     """The fast path with the full CLI's error handling: known failures, a closed pipe, bugs."""
+    as_json = options.fmt == "json"  # the same error document as the full CLI's (see console.explain)
     try:
         return run_spec_only_check(options)
     except BatchplaneError as exc:
         from batchplane import console
 
-        return console.explain(exc)
+        return console.explain(exc, as_json=as_json)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         return int(ExitCode.OK)
@@ -136,4 +136,4 @@ def _guarded(options: SpecOnlyCheck) -> int | None:
             import traceback
 
             traceback.print_exc()
-        return console.unexpected(exc)
+        return console.unexpected(exc, as_json=as_json)

@@ -24,6 +24,9 @@ class BatchplaneError(Exception):
     """A known failure: printed without a traceback, mapped to an exit code."""
 
     exit_code: ExitCode = ExitCode.UNEXPECTED
+    # Set by a command that already put its own JSON document, error included, on stdout
+    # (`validate --json`, `check --format json`): the error document is not printed twice.
+    json_reported: bool = False
 
 
 @dataclass(frozen=True, order=True)
@@ -87,3 +90,40 @@ class ChangesPendingError(BatchplaneError):
     """Something differs from what it should be (render --check, drift)."""
 
     exit_code = ExitCode.CHANGES_PENDING
+
+
+class StateFileError(BatchplaneError):
+    """A state file batchplane keeps (lock, history, local-AWS state) is corrupt.
+
+    Exit 3, like an invalid spec: the file is input the user can read and fix,
+    so the message names it, the line, and what was expected there.
+    """
+
+    exit_code = ExitCode.SPEC_INVALID
+
+    def __init__(self, file: Path, line: int | None, expected: str) -> None:
+        self.file = str(file)
+        self.line = line
+        self.expected = expected
+        where = f"{file}:{line}" if line is not None else str(file)
+        super().__init__(f"{where}: {expected}")
+
+
+class FileSystemError(BatchplaneError):
+    """The file system refused an operation (permission, read-only, a folder in the way): exit 5."""
+
+    exit_code = ExitCode.TOOL_FAILED
+
+    def __init__(self, path: Path, operation: str, cause: OSError) -> None:
+        self.path = str(path)
+        self.operation = operation
+        self.cause = cause.strerror or str(cause)
+        super().__init__(f"cannot {operation} {path}: {self.cause}")
+
+
+class RegistryError(ToolError):
+    """A registry could not be asked (unreachable, refused credentials, TLS): not an answer about a digest."""
+
+    def __init__(self, endpoint: str, cause: str) -> None:
+        self.endpoint = endpoint
+        super().__init__("registry", [], f"{endpoint}: {cause}")

@@ -21,10 +21,42 @@ import subprocess
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from batchplane.errors import FileSystemError
+from batchplane.state import read_jsonl
 
 HISTORY_FILE = "history.jsonl"
 LOCAL_HISTORY = ".batchplane/local/history.jsonl"
+
+
+class _Record(BaseModel):
+    # Extra keys are kept, not refused: a newer batchplane may record more, and the history is append-only.
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    at: str
+    by: str
+
+
+class Applied(_Record):
+    event: Literal["applied"]
+    environment: str
+    images: dict[str, str]
+
+
+class Promoted(_Record):
+    event: Literal["promoted"]
+    source: str = Field(alias="from")
+    to: str
+    image: str
+    digest: str
+    tag: str
+
+
+Record = Annotated[Applied | Promoted, Field(discriminator="event")]
+_RECORD: TypeAdapter[Applied | Promoted] = TypeAdapter(Record)
 
 
 def history_path(repo: Path, *, local: bool) -> Path:
@@ -57,27 +89,25 @@ def _now() -> str:
 def append(repo: Path, records: list[dict[str, Any]], *, local: bool) -> None:
     """Append records (one line each, flushed and synced: a crash loses at most a partial last line)."""
     path = history_path(repo, local=local)
-    path.parent.mkdir(parents=True, exist_ok=True)
     stamp, actor = _now(), who(repo)
-    with path.open("a", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps({**record, "at": stamp, "by": actor}, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab+") as handle:
+            lines = [json.dumps({**record, "at": stamp, "by": actor}, sort_keys=True) + "\n" for record in records]
+            if handle.seek(0, os.SEEK_END) > 0:
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":  # a torn last line from a crash: ours starts on a line of its own
+                    lines.insert(0, "\n")
+            handle.write("".join(lines).encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:  # read-only file system, no permission, a folder named history.jsonl
+        raise FileSystemError(path, "append to", exc) from None
 
 
-def records(repo: Path, *, local: bool) -> Iterator[dict[str, Any]]:
-    """Every readable record, oldest first (a torn last line is skipped)."""
-    path = history_path(repo, local=local)
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            yield record
+def records(repo: Path, *, local: bool) -> Iterator[Applied | Promoted]:
+    """Every record, oldest first; a torn last line is skipped, any other bad line is exit 3 at its line."""
+    yield from read_jsonl(history_path(repo, local=local), _RECORD, "history record (applied or promoted)")
 
 
 def record_applied(repo: Path, environment: str, images: Mapping[str, str], *, local: bool) -> None:
@@ -90,7 +120,7 @@ def applied_digests(repo: Path, environment: str, *, local: bool) -> dict[str, s
     """Per image, every digest a successful apply of ``environment`` has run."""
     seen: dict[str, set[str]] = {}
     for record in records(repo, local=local):
-        if record.get("event") == "applied" and record.get("environment") == environment:
-            for image, digest in (record.get("images") or {}).items():
-                seen.setdefault(str(image), set()).add(str(digest))
+        if isinstance(record, Applied) and record.environment == environment:
+            for image, digest in record.images.items():
+                seen.setdefault(image, set()).add(digest)
     return seen

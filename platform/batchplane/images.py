@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from batchplane.errors import BatchplaneError, ExitCode, ToolError
+from batchplane.errors import BatchplaneError, ExitCode, RegistryError, ToolError
 from batchplane.lock import ImageLock, LockEntry, read_lock, write_lock
 from batchplane.spec.loader import Spec
 
@@ -48,6 +48,8 @@ PUSH_ATTEMPTS = 4
 BACKOFF_SECONDS = 0.5
 # Never part of a build context, whatever .dockerignore says.
 ALWAYS_IGNORED = ("**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.ruff_cache", "**/.mypy_cache")
+# ECR's answers that mean "no such image", as opposed to "could not ask".
+_ECR_NOT_FOUND = ("ImageNotFoundException", "RepositoryNotFoundException")
 _MANIFEST_TYPES = ", ".join(
     (
         "application/vnd.docker.distribution.manifest.v2+json",
@@ -208,7 +210,13 @@ class Registry:
         return {"username": user, "password": password, "serveraddress": f"https://{self.host}"}
 
     def has(self, repository: str, digest: str) -> bool:
-        """Whether the registry still holds ``repository@digest`` (False when unsure)."""
+        """Whether the registry holds ``repository@digest``.
+
+        Only the registry's own "not found" is False. A registry that cannot be
+        asked (unreachable, credentials refused, TLS, a server error) raises
+        :class:`RegistryError` (exit 5) naming the endpoint and the cause: that
+        says nothing about the digest.
+        """
         import urllib.error  # late: http.client costs ~60 ms at start-up
         import urllib.request
 
@@ -217,22 +225,33 @@ class Registry:
             import boto3
             from botocore.exceptions import BotoCoreError, ClientError
 
+            endpoint = f"ECR {self.host}"
             try:
                 boto3.client("ecr", region_name=self.region).describe_images(
                     registryId=self.account_id, repositoryName=path, imageIds=[{"imageDigest": digest}]
                 )
-            except (BotoCoreError, ClientError):
-                return False
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in _ECR_NOT_FOUND:
+                    return False
+                raise RegistryError(endpoint, str(exc)) from None
+            except BotoCoreError as exc:
+                raise RegistryError(endpoint, str(exc)) from None
             return True
         scheme = "http" if self.kind == "local" else "https"
-        request = urllib.request.Request(
-            f"{scheme}://{self.host}/v2/{path}/manifests/{digest}", method="HEAD", headers={"Accept": _MANIFEST_TYPES}
-        )
+        url = f"{scheme}://{self.host}/v2/{path}/manifests/{digest}"
+        request = urllib.request.Request(url, method="HEAD", headers={"Accept": _MANIFEST_TYPES})
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
                 return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return False
+            cause = "credentials refused" if exc.code in (401, 403) else "server error"
+            raise RegistryError(url, f"HTTP {exc.code} {exc.reason} ({cause})") from None
+        except urllib.error.URLError as exc:  # refused, no route, DNS, TLS verification
+            raise RegistryError(url, f"unreachable: {exc.reason}") from None
+        except OSError as exc:  # a timeout or a connection reset mid-answer
+            raise RegistryError(url, f"unreachable: {exc}") from None
 
 
 def registry_for(spec: Spec, local_registry: str | None) -> Registry:
@@ -409,7 +428,14 @@ class ImageResult:
 
 
 def _current(registry: Registry, repository: str, entry: LockEntry | None, source: ImageSource) -> bool:
-    return entry is not None and entry.source_hash == source.source_hash and registry.has(repository, entry.digest)
+    if entry is None or entry.source_hash != source.source_hash:
+        return False
+    try:
+        return registry.has(repository, entry.digest)
+    except RegistryError:
+        # Unsure is "build it": the HEAD is anonymous (a private registry answers 401 to it) while
+        # the push carries docker's credentials and reports a registry that is really unusable.
+        return False
 
 
 @dataclass(frozen=True)

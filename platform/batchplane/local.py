@@ -25,7 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchplane.errors import ToolError
+from pydantic import BaseModel, ConfigDict, Field
+
+from batchplane.errors import FileSystemError, ToolError
+from batchplane.state import read_json as read_state_file
 
 WORK_DIR = ".batchplane/work"
 OVERRIDE_FILE = "batchplane_local_override.tf"
@@ -268,15 +271,15 @@ def account_key(repo: Path, emulator: EmulatorState, account_id: str, region: st
     """
     path = repo / STATE_DIR / ACCOUNTS_FILE
     instance = f"{emulator.port}:{emulator.pid}"
-    try:
-        known = json.loads(path.read_text(encoding="utf-8"))
-        keys = dict(known["keys"]) if known.get("emulator") == instance else {}
-    except (OSError, ValueError, KeyError, TypeError):
-        keys = {}
+    known = read_state_file(path, AccountKeys)
+    keys = dict(known.keys) if known is not None and known.emulator == instance else {}
     if account_id not in keys:
         keys[account_id] = bootstrap_account(emulator.endpoint, account_id, region)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"emulator": instance, "keys": keys}, sort_keys=True) + "\n", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"emulator": instance, "keys": keys}, sort_keys=True) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise FileSystemError(path, "write", exc) from None
     return str(keys[account_id])
 
 
@@ -406,12 +409,29 @@ def state_path(repo: Path) -> Path:
     return repo / STATE_DIR / STATE_FILE
 
 
+class ProcessRecord(BaseModel):
+    """``emulator.json`` / ``registry.json``: the process `local start` left running."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pid: int = Field(gt=0)
+    port: int = Field(gt=0, lt=65536)
+    log: str
+
+
+class AccountKeys(BaseModel):
+    """``accounts.json``: the access key of each local account, for one emulator instance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    emulator: str
+    keys: dict[str, str]
+
+
 def read_state(repo: Path) -> EmulatorState | None:
-    try:
-        data = json.loads(state_path(repo).read_text(encoding="utf-8"))
-        return EmulatorState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    """What `local start` recorded (None when nothing is); a corrupt record is exit 3 at its line."""
+    record = read_state_file(state_path(repo), ProcessRecord)
+    return None if record is None else EmulatorState(pid=record.pid, port=record.port, log=record.log)
 
 
 def _alive(pid: int) -> bool:
@@ -539,11 +559,8 @@ def _registry_answers(host: str) -> bool:
 
 def read_registry_state(repo: Path) -> RegistryState | None:
     """What `local start` recorded about the registry (None when nothing readable is recorded)."""
-    try:
-        data = json.loads(_registry_state_path(repo).read_text(encoding="utf-8"))
-        return RegistryState(pid=int(data["pid"]), port=int(data["port"]), log=str(data["log"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    record = read_state_file(_registry_state_path(repo), ProcessRecord)
+    return None if record is None else RegistryState(pid=record.pid, port=record.port, log=record.log)
 
 
 def running_registry(repo: Path) -> RegistryState | None:

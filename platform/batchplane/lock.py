@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from batchplane.errors import SpecError, SpecProblem
+from batchplane.errors import FileSystemError
 from batchplane.files import atomic_write
+from batchplane.state import read_json
 
 LOCK_FILENAME = "images.lock.json"
 
@@ -43,21 +44,19 @@ class ImageLock(BaseModel):
 
 
 def read_lock(root: Path) -> ImageLock:
-    """The lock of a platform repository (empty when there is none yet)."""
-    path = root / LOCK_FILENAME
-    if not path.exists():
-        return ImageLock()
-    try:
-        return ImageLock.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValidationError as exc:
-        problems = [
-            SpecProblem(LOCK_FILENAME, None, ".".join(map(str, e["loc"])), e["msg"])
-            for e in exc.errors(include_url=False)
-        ]
-        raise SpecError(problems) from None
+    """The lock of a platform repository (empty when there is none yet).
+
+    A corrupt lock is exit 3 at its line; an unreadable one exit 5 (see :mod:`batchplane.state`).
+    """
+    lock = read_json(root / LOCK_FILENAME, ImageLock)
+    return ImageLock() if lock is None else lock
 
 
 def write_lock(root: Path, lock: ImageLock) -> None:
     """Replace the lock file atomically and durably: a failure never leaves half a file."""
     text = json.dumps(lock.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
-    atomic_write(root / LOCK_FILENAME, text.encode("utf-8"), durable=True)
+    path = root / LOCK_FILENAME
+    try:
+        atomic_write(path, text.encode("utf-8"), durable=True)
+    except OSError as exc:  # a read-only file system, no permission, a full disk
+        raise FileSystemError(path, "write", exc) from None

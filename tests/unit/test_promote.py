@@ -12,6 +12,7 @@ from batchplane.images import Registry
 from batchplane.lock import ImageLock, LockEntry, write_lock
 from batchplane.promote import PromotionRefusedError, promote
 from batchplane.spec import load_spec
+from tests.unit.registry_stub import registry_answering
 
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64
@@ -99,5 +100,5 @@ def test_a_digest_missing_from_the_registry_is_refused(platform_repo: Path) -> N
     history.record_applied(
         platform_repo, "dev", dict.fromkeys(("csv-ingest", "report", "data-quality"), DIGEST), local=True
     )
-    with pytest.raises(PromotionRefusedError, match=r"is not in the registry 127\.0\.0\.1:9"):
-        _promote(platform_repo, dry_run=True)
+    with registry_answering(404) as registry, pytest.raises(PromotionRefusedError, match=r"is not in the registry"):
+        _promote(platform_repo, dry_run=True, registry=registry)

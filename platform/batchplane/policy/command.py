@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from batchplane.options import EnvOption, SpecOption, known_environments, load
-from batchplane.policy.emit import emit, enforce
+from batchplane.policy.emit import emit_and_enforce
 from batchplane.policy.findings import Severity
 from batchplane.policy.gate import Request, run_check
 
@@ -85,5 +85,4 @@ def check(
         raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
     environments = list(dict.fromkeys(env)) if env else loaded.environments
     outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan, base=base))
-    emit(outcome, fmt.value, output, loaded.path)
-    enforce(outcome, _SEVERITY[fail_on])
+    emit_and_enforce(outcome, fmt.value, output, loaded.path, _SEVERITY[fail_on])

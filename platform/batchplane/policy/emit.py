@@ -49,3 +49,27 @@ def enforce(outcome: Outcome, fail_on: Severity) -> None:
     blocking = outcome.blocking(fail_on)
     if blocking:
         raise PolicyFailedError(f"{len(blocking)} unwaived finding(s) at or above {fail_on}")
+
+
+def emit_and_enforce(outcome: Outcome, fmt: str, output: Path | None, spec_path: Path, fail_on: Severity) -> None:
+    """:func:`emit`, then :func:`enforce`; a failing JSON report on stdout carries the error too.
+
+    JSON consumers read one document from stdout: when the gate fails, that
+    document is the report plus the ``"error"`` member every failing JSON-mode
+    command prints, rather than the report followed by a second document.
+    """
+    try:
+        enforce(outcome, fail_on)
+    except PolicyFailedError as exc:
+        if fmt != "json" or (output is not None and str(output) != "-"):
+            emit(outcome, fmt, output, spec_path)
+            raise
+        import json
+
+        from batchplane import console
+
+        document = json.loads(report.render(outcome, fmt, artifact_uri(spec_path)))
+        console.print_json({**document, **console.error_document(exc, int(exc.exit_code))})
+        exc.json_reported = True
+        raise
+    emit(outcome, fmt, output, spec_path)
