@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from batchplane.spec.models import Platform
@@ -59,7 +59,7 @@ def _queues(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
             if compute is None:
                 yield (
                     ("queues", name, "compute", index),
-                    _unknown("compute environment", ref, platform.compute),
+                    unknown_name("compute environment", ref, platform.compute),
                 )
             else:
                 kinds.add("Fargate" if compute.is_fargate else "EC2")
@@ -76,7 +76,7 @@ def _jobs(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
         if queue is None and job.queue in broken:
             continue
         if queue is None:
-            yield ("jobs", name, "queue"), _unknown("queue", job.queue, platform.queues)
+            yield ("jobs", name, "queue"), unknown_name("queue", job.queue, platform.queues)
             continue
         computes = [platform.compute[c] for c in queue.compute if c in platform.compute]
         if not computes:
@@ -146,7 +146,8 @@ def _name_lengths(platform: Platform) -> Iterator[Finding]:
             )
 
 
-def _unknown(what: str, ref: str, known: Mapping[str, object]) -> str:
+def unknown_name(what: str, ref: str, known: Collection[str]) -> str:
+    """``no queue named 'nightly' (did you mean 'night'?) (known: ...)``."""
     names = ", ".join(sorted(known)) or "none defined"
     return f"no {what} named {ref!r}{did_you_mean(ref, known)} (known: {names})"
 

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from batchplane.errors import SpecError, SpecNotFoundError, SpecProblem
-from batchplane.spec.checks import check_references
+from batchplane.spec.checks import check_references, unknown_name
 from batchplane.spec.models import NAME_PATTERN, OVERRIDABLE_SECTIONS, Compute, Environment, Job, Platform, Queue
 
 SPEC_FILENAME = "platform.yaml"
@@ -96,7 +96,9 @@ def dotted(loc: Loc) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            # A key with control characters is reported, not replayed to the terminal.
+            name = "".join(f"\\u{ord(c):04x}" if _forbidden(c) else c for c in str(part))
+            text += f".{name}" if text else name
     return text
 
 
@@ -138,6 +140,7 @@ def parse_spec(text: str, *, path: Path, label: str | None = None, check_images:
         # Every problem in one run: references are checked on whatever parsed.
         partial, broken = _partial_platform(document)
         problems += [locations.problem(loc, msg) for loc, msg in check_references(partial, images_dir, broken)]
+        problems += [locations.problem(loc, msg) for loc, msg in _broken_references(document, partial, broken)]
         raise SpecError(sorted(set(problems)))
 
     problems += [locations.problem(loc, msg) for loc, msg in check_references(base, images_dir)]
@@ -430,6 +433,28 @@ def _partial_platform(document: dict[str, Any]) -> tuple[Platform, dict[str, fro
         jobs=jobs,
     )
     return partial, {"compute": broken_compute, "queues": broken_queues, "jobs": broken_jobs}
+
+
+def _broken_references(
+    document: dict[str, Any], partial: Platform, broken: Mapping[str, frozenset[str]]
+) -> list[tuple[Loc, str]]:
+    """Names that entries which did not parse refer to, checked on the raw text.
+
+    A job with a misspelt required key still names its queue; that name is checked
+    too, so that fixing the one problem does not reveal the next.
+    """
+    found: list[tuple[Loc, str]] = []
+    sections = (("jobs", "queue", "queues", "queue"), ("queues", "compute", "compute", "compute environment"))
+    for section, key, target, what in sections:
+        known = set(getattr(partial, target)) | broken[target]
+        for name in sorted(broken[section]):
+            value = document[section][name].get(key) if isinstance(document[section][name], dict) else None
+            refs = value if isinstance(value, list) else [value]
+            for index, ref in enumerate(refs):
+                if isinstance(ref, str) and ref not in known:
+                    loc: Loc = (section, name, key, index) if isinstance(value, list) else (section, name, key)
+                    found.append((loc, unknown_name(what, ref, known)))
+    return found
 
 
 def _entries(document: dict[str, Any], section: str, model: type[_M]) -> tuple[dict[str, _M], frozenset[str]]:
