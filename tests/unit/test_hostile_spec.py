@@ -153,7 +153,7 @@ CASES = [
     Case("tag-key-hash", 5, '  "own#er": data', "tags.own#er", "characters AWS refuses"),
     Case("tag-key-too-long", 5, f"  {'k' * 129}: data", f"tags.{'k' * 129}", "at most 128"),
     Case("tag-value-too-long", 5, f"  owner: {'v' * 257}", "tags.owner", "at most 256"),
-    Case("tag-value-braces", 5, '  owner: "{data}"', "tags.owner", "characters AWS refuses"),
+    Case("tag-key-braces", 5, '  "{owner}": data', "tags.{owner}", "characters AWS refuses"),
     Case(
         "cidr-octet-999",
         9,

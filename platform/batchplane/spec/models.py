@@ -53,7 +53,7 @@ AccessVerb = Literal["read", "write", "list", "delete"]
 # trailing newline ("rate(1 day)\n"), which AWS then refuses. pydantic's
 # StringConstraints patterns run on Rust's regex engine, whose `$` is the end of
 # the text, so they already match whole strings (a test pins that down).
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 _SECRET_ARN = re.compile(
     r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\s]+"
     r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\s]+)"
@@ -68,8 +68,8 @@ MAX_MEMORY_MIB = 24 * 1024 * 1024
 MAX_COMPUTE_VCPUS = 100_000
 MAX_ENVIRONMENT_VCPUS = 1_000_000
 
-# Tag keys and values AWS accepts: letters, digits, spaces and _ . : / = + - @ (unicode letters
-# and digits included), keys 1..128 characters, values up to 256.
+# Tag keys every AWS service accepts (IAM and the tagging API are the strictest): letters,
+# digits, spaces and _ . : / = + - @ (unicode letters and digits included), 1..128 characters.
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 
@@ -82,10 +82,6 @@ def _tag_text(value: str, what: str) -> str:
             "spaces and _ . : / = + - @"
         )
     return value
-
-
-def _tag_value(value: str) -> str:
-    return _tag_text(value, "tag value")
 
 
 def _secret_arn(value: str) -> str:
@@ -545,7 +541,8 @@ class Platform(Model):
     region: Region
     tags: dict[
         Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_unreserved_tag_key)],
-        Annotated[str, StringConstraints(max_length=256), AfterValidator(_tag_value)],
+        # Values keep any printable text (EC2 and Batch take it; control characters are refused by the loader).
+        Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     state: State = Field(default_factory=State)
     registry: Registry = Field(default_factory=Registry)
