@@ -257,7 +257,13 @@ def test_unknown_env_suggests_the_closest_name(tmp_path: Path) -> None:
 HOSTILE = ["ON", "on", "yes", "YES", "no", "No", "off", "y", "n", "null", "Null", "~", "true", "False",
            "012", "0123", "012345670123", "1e3", "1.5", "1_000", "0x1F", ".inf", ".nan", "-1", "+1",
            "2024-01-01", "12:30", "a", "A_1", "x"]  # fmt: skip
-TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=8))
+CONTROL = ["\x00", "a\x00b", "\x1b[31m", "\r", "x\x7f", "\x85", "tab\there", "line\n"]
+# Identifiers make it past the name patterns, so that many specs reach rendering.
+TEXT = st.one_of(
+    st.sampled_from(HOSTILE + CONTROL),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True),
+    st.text(max_size=8),
+)
 PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.~+-]*|~")
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
