@@ -241,6 +241,17 @@ def test_reference_checks_skip_entries_that_did_not_parse(tmp_path: Path) -> Non
     assert "no compute environment named" not in result.output
 
 
+def test_an_override_of_a_misspelt_job_suggests_the_job(tmp_path: Path) -> None:
+    override = "    overrides:\n      jobs:\n        elt: {vcpus: 2}\n"
+    text = BASE.replace("    max_vcpus: 64\n", "    max_vcpus: 64\n" + override)
+
+    result = validate(text, tmp_path)
+
+    assert result.exit_code == ExitCode.SPEC_INVALID
+    assert "platform.yaml:13: environments.prod.overrides.jobs.elt: " in result.output
+    assert "there is no jobs.elt (did you mean 'etl'?)" in result.output
+
+
 def test_unknown_env_suggests_the_closest_name(tmp_path: Path) -> None:
     spec = tmp_path / "platform.yaml"
     spec.write_text(BASE, encoding="utf-8")

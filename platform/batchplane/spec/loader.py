@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from batchplane.errors import SpecError, SpecNotFoundError, SpecProblem
-from batchplane.spec.checks import check_references, unknown_name
+from batchplane.spec.checks import check_references, did_you_mean, unknown_name
 from batchplane.spec.models import NAME_PATTERN, OVERRIDABLE_SECTIONS, Compute, Environment, Job, Platform, Queue
 
 SPEC_FILENAME = "platform.yaml"
@@ -552,7 +552,8 @@ def _apply_overrides(
                 problems.append(
                     locations.problem(
                         entry_loc,
-                        f"overrides may change values, not add entries: there is no {section}.{entry}",
+                        f"overrides may change values, not add entries: there is no {section}.{entry}"
+                        f"{did_you_mean(str(entry), merged.get(section) or {})}",
                     )
                 )
                 continue
