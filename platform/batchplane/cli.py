@@ -30,6 +30,7 @@ from batchplane.options import ApproveOption, EnvOption, JsonOption, LocalOption
 from batchplane.policy.command import check
 from batchplane.scaffold_cli import jobs_new
 from batchplane.spec import Spec
+from batchplane.spec.checks import did_you_mean
 from batchplane.spec.schema import spec_json_schema
 from batchplane.workload_cli import images_app, jobs_app, promote, up
 
@@ -220,7 +221,8 @@ def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool
     if envs:
         unknown = sorted(set(envs) - set(known))
         if unknown:
-            raise typer.BadParameter(f"{', '.join(unknown)} (known: {', '.join(known)})", param_hint="--env")
+            hints = "".join(did_you_mean(name, known) for name in unknown)
+            raise typer.BadParameter(f"{', '.join(unknown)}{hints} (known: {', '.join(known)})", param_hint="--env")
         return list(dict.fromkeys(envs))
     if every or default_all:
         return known

@@ -41,10 +41,13 @@ def load(spec: Path | None) -> Spec:
 
 def known_environments(spec: Spec, envs: list[str] | None, option: str = "--env") -> list[str]:
     """``envs`` unchanged when the spec has every one of them; else a usage error (exit 2) naming the rest."""
+    from batchplane.spec.checks import did_you_mean
+
     unknown = sorted(set(envs or []) - set(spec.environments))
     if unknown:
+        hints = "".join(did_you_mean(name, spec.environments) for name in unknown)
         raise typer.BadParameter(
-            f"{', '.join(unknown)} (the spec has: {', '.join(spec.environments)})", param_hint=option
+            f"{', '.join(unknown)}{hints} (the spec has: {', '.join(spec.environments)})", param_hint=option
         )
     return list(envs or [])
 

@@ -207,7 +207,7 @@ def test_validate_json_lists_located_problems(tmp_path: Path) -> None:
                 "line": expectation(FIXTURES / "job_unknown_queue.yaml").line,
                 "column": None,
                 "path": "jobs.etl.queue",
-                "message": "no queue named 'nightly' (known: default, light)",
+                "message": "no queue named 'nightly' (did you mean 'light'?) (known: default, light)",
             }
         ],
     }

@@ -6,8 +6,9 @@ located problems so that every problem of a spec is reported in one run.
 
 from __future__ import annotations
 
+import difflib
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from batchplane.spec.models import Platform
@@ -31,25 +32,34 @@ LONGEST_ROLE_SUFFIX = len("-events")
 IAM_ROLE_NAME_LIMIT = 64
 
 
-def check_references(platform: Platform, images_dir: Path | None) -> list[Finding]:
-    """Every cross-reference and AWS-limit problem of a (resolved) platform."""
+def check_references(
+    platform: Platform, images_dir: Path | None, broken: Mapping[str, frozenset[str]] | None = None
+) -> list[Finding]:
+    """Every cross-reference and AWS-limit problem of a (resolved) platform.
+
+    ``broken`` names the entries of a spec with schema errors that exist but did not
+    parse (per section): references to them are not unknown, only unchecked.
+    """
+    broken = broken or {}
     return [
-        *_queues(platform),
-        *_jobs(platform),
+        *_queues(platform, broken.get("compute", frozenset())),
+        *_jobs(platform, broken.get("queues", frozenset())),
         *_images(platform, images_dir),
         *_name_lengths(platform),
     ]
 
 
-def _queues(platform: Platform) -> Iterator[Finding]:
+def _queues(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
     for name, queue in platform.queues.items():
         kinds = set()
         for index, ref in enumerate(queue.compute):
             compute = platform.compute.get(ref)
+            if compute is None and ref in broken:
+                continue
             if compute is None:
                 yield (
                     ("queues", name, "compute", index),
-                    _unknown("compute environment", ref, platform.compute),
+                    unknown_name("compute environment", ref, platform.compute),
                 )
             else:
                 kinds.add("Fargate" if compute.is_fargate else "EC2")
@@ -60,11 +70,13 @@ def _queues(platform: Platform) -> Iterator[Finding]:
             )
 
 
-def _jobs(platform: Platform) -> Iterator[Finding]:
+def _jobs(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
     for name, job in platform.jobs.items():
         queue = platform.queues.get(job.queue)
+        if queue is None and job.queue in broken:
+            continue
         if queue is None:
-            yield ("jobs", name, "queue"), _unknown("queue", job.queue, platform.queues)
+            yield ("jobs", name, "queue"), unknown_name("queue", job.queue, platform.queues)
             continue
         computes = [platform.compute[c] for c in queue.compute if c in platform.compute]
         if not computes:
@@ -119,6 +131,8 @@ def _images(platform: Platform, images_dir: Path | None) -> Iterator[Finding]:
 
 
 def _name_lengths(platform: Platform) -> Iterator[Finding]:
+    if not platform.environments:
+        return
     longest_env = max(platform.environments, key=len)
     for name in platform.jobs:
         role = f"{platform.name}-{longest_env}-{name}"
@@ -132,9 +146,16 @@ def _name_lengths(platform: Platform) -> Iterator[Finding]:
             )
 
 
-def _unknown(what: str, ref: str, known: Mapping[str, object]) -> str:
+def unknown_name(what: str, ref: str, known: Collection[str]) -> str:
+    """``no queue named 'nightly' (did you mean 'night'?) (known: ...)``."""
     names = ", ".join(sorted(known)) or "none defined"
-    return f"no {what} named {ref!r} (known: {names})"
+    return f"no {what} named {ref!r}{did_you_mean(ref, known)} (known: {names})"
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'prod'?)`` for the closest known name, or nothing when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _describe(values: tuple[int, ...]) -> str:

@@ -10,20 +10,24 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import json
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from batchplane.errors import SpecError, SpecNotFoundError, SpecProblem
-from batchplane.spec.checks import check_references
-from batchplane.spec.models import NAME_PATTERN, OVERRIDABLE_SECTIONS, Platform
+from batchplane.spec.checks import check_references, did_you_mean, unknown_name
+from batchplane.spec.models import NAME_PATTERN, OVERRIDABLE_SECTIONS, Compute, Environment, Job, Platform, Queue
 
 SPEC_FILENAME = "platform.yaml"
+
+_M = TypeVar("_M", bound=BaseModel)
 
 Loc = tuple[str | int, ...]
 
@@ -42,6 +46,10 @@ class Locations:
 
     file: str
     points: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    written: dict[Loc, str] = field(default_factory=dict)
+    """The text as written of every plain scalar YAML 1.1 read as something else than a string."""
+    found: list[SpecProblem] = field(default_factory=list)
+    """Problems seen while reading the YAML that do not stop it (bad keys, control characters)."""
 
     def line(self, loc: Loc) -> int | None:
         """Line of ``loc``, or of its nearest located ancestor."""
@@ -88,7 +96,9 @@ def dotted(loc: Loc) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            # A key with control characters is reported, not replayed to the terminal.
+            name = "".join(f"\\u{ord(c):04x}" if _forbidden(c) else c for c in str(part))
+            text += f".{name}" if text else name
     return text
 
 
@@ -124,10 +134,15 @@ def parse_spec(text: str, *, path: Path, label: str | None = None, check_images:
         raise SpecError([SpecProblem(locations.file, line, "", f"expected a mapping at the top level, got {got}")])
 
     base, problems = _validate(document, locations, prefix=())
-    if base is None:
-        raise SpecError(problems)
-
+    problems += locations.found
     images_dir = path.parent / "job_images" if check_images else None
+    if base is None:
+        # Every problem in one run: references are checked on whatever parsed.
+        partial, broken = _partial_platform(document)
+        problems += [locations.problem(loc, msg) for loc, msg in check_references(partial, images_dir, broken)]
+        problems += [locations.problem(loc, msg) for loc, msg in _broken_references(document, partial, broken)]
+        raise SpecError(sorted(set(problems)))
+
     problems += [locations.problem(loc, msg) for loc, msg in check_references(base, images_dir)]
 
     resolved: dict[str, Platform] = {}
@@ -248,13 +263,38 @@ class _Builder:
         self.loader.flatten_mapping(node)  # resolve "<<" merge keys; explicit keys come last and win
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.build(key_node, loc, active) if isinstance(key_node, yaml.ScalarNode) else None
-            if key is None or isinstance(key, dict | list):
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise SpecError([self.locations.problem(loc, "mapping keys must be plain strings")])
-            name = key if isinstance(key, str) else str(key)
+            # The key as written, whatever YAML 1.1 makes of it: ON, yes, 012, ~ and 1e3 are not
+            # strings there, and renaming them (ON -> True) would silently change the spec.
+            name = str(key_node.value)
             self._mark((*loc, name), key_node)
+            if key_node.tag != _STR_TAG:
+                self._key_problem(key_node, (*loc, name))
+            else:
+                self._check_text(name, (*loc, name))
             result[name] = self.build(value_node, (*loc, name), active)
         return result
+
+    def _key_problem(self, key_node: yaml.ScalarNode, loc: Loc) -> None:
+        written = str(key_node.value)
+        kind = _KINDS.get(key_node.tag, key_node.tag.rsplit(":", 1)[-1])
+        if key_node.tag.startswith("tag:yaml.org,2002:") and not key_node.style and key_node.tag in _KINDS:
+            reason = f"YAML 1.1 reads the key {written or '(empty)'} as {kind}"
+        else:
+            reason = f"the key {written or '(empty)'} is tagged {key_node.tag}, not a string"
+        self.locations.found.append(self.locations.problem(loc, f"{reason}; quote it: {_quoted(written)}"))
+
+    def _check_text(self, text: str, loc: Loc) -> None:
+        """NUL and other control characters are errors: AWS and the tools in between drop or refuse them."""
+        bad = sorted({c for c in text if _forbidden(c)})
+        if bad:
+            listed = ", ".join(f"U+{ord(c):04X}" for c in bad)
+            self.locations.found.append(
+                self.locations.problem(
+                    loc, f"control character {listed} in {text!r}: only tab and newline are allowed in strings"
+                )
+            )
 
     def _scalar(self, node: yaml.Node, loc: Loc) -> Any:
         if not node.tag.startswith("tag:yaml.org,2002:"):
@@ -270,7 +310,33 @@ class _Builder:
             return value.replace(tzinfo=None)
         if isinstance(value, bytes):
             raise SpecError([self.locations.problem(loc, "binary values are not allowed")])
+        if isinstance(value, str):
+            self._check_text(value, loc)
+        elif not getattr(node, "style", None):  # plain (libyaml says "", PyYAML None)
+            self.locations.written.setdefault(loc, str(node.value))
         return value
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_KINDS = {
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+# Tab and newline are ordinary in text (block scalars, commands); every other C0/C1 control
+# character, DEL and lone surrogates (which cannot even be written as UTF-8) are refused.
+_ALLOWED_CONTROLS = frozenset("\t\n")
+
+
+def _forbidden(char: str) -> bool:
+    return char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs")
+
+
+def _quoted(written: str) -> str:
+    """``written`` as a double-quoted YAML string (JSON's quoting is valid YAML)."""
+    return json.dumps(written, ensure_ascii=False)
 
 
 # --- schema validation ------------------------------------------------------
@@ -286,6 +352,8 @@ def _validate(document: dict[str, Any], locations: Locations, prefix: Loc) -> tu
             if len(loc) >= 2 and loc[-1] == "[key]" and error.get("input") == loc[-2]:
                 loc = loc[:-1]  # pydantic's marker of an invalid mapping key, not a key named "[key]"
             message = _message(error, loc)
+            written = locations.written.get((*prefix, *loc), locations.written.get(loc))
+            message += _quote_hint(error, written)
             if prefix:
                 problems.append(_override_problem(locations, prefix, loc, message))
             else:
@@ -308,13 +376,114 @@ def _message(error: Mapping[str, Any], loc: Loc) -> str:
         pattern = str(error.get("ctx", {}).get("pattern", ""))
         friendly = _FRIENDLY_PATTERNS.get(pattern)
         return f"{error['input']!r} {friendly}" if friendly else f"{error['input']!r} does not match {pattern}"
-    if kind == "string_type" and isinstance(error.get("input"), int | float):
-        return f'expected a string, got the number {error["input"]!r} (quote it: "{error["input"]}")'
+    if kind == "string_type" and not isinstance(error.get("input"), dict | list):
+        return f"expected a string, got {_describe_value(error.get('input'))}"
     if kind in ("value_error", "assertion_error"):
         return re.sub(r"^(Value|Assertion) error, ", "", message)
     if kind == "literal_error":
         return f"{error['input']!r} is not allowed: {message[0].lower()}{message[1:]}"
     return f"{message[0].lower()}{message[1:]}"
+
+
+def _describe_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, dt.date):
+        return f"the date {value.isoformat()}"
+    return f"{type(value).__name__}"
+
+
+def _quote_hint(error: Mapping[str, Any], written: str | None) -> str:
+    """'quote it' with the text as written: the parsed value (012 -> 10, no -> False) would change it."""
+    if written is None or error["type"] not in ("string_type", "literal_error"):
+        return ""
+    if isinstance(error.get("input"), str | dict | list):
+        return ""
+    if written == "":
+        return ' (an empty value is null: write "" for an empty string)'
+    parsed = error.get("input")
+    shown = "" if written == str(parsed) else f"written {written}; "
+    return f" ({shown}quote it: {_quoted(written)})"
+
+
+def _partial_platform(document: dict[str, Any]) -> tuple[Platform, dict[str, frozenset[str]]]:
+    """The parts of an invalid spec that parse, for reference checks in the same run.
+
+    Each environment, compute environment, queue and job is validated by itself; a
+    field with a problem is dropped (it is reported already) when the entry then
+    validates without it. Entries that still fail are returned by name, so that
+    references to them are not reported as unknown.
+    """
+    environments, _ = _entries(document, "environments", Environment)
+    compute, broken_compute = _entries(document, "compute", Compute)
+    queues, broken_queues = _entries(document, "queues", Queue)
+    jobs, broken_jobs = _entries(document, "jobs", Job)
+    name = document.get("name")
+    partial = Platform.model_construct(
+        version=1,
+        region="",
+        name=name if isinstance(name, str) else "",
+        environments=environments,
+        compute=compute,
+        queues=queues,
+        jobs=jobs,
+    )
+    return partial, {"compute": broken_compute, "queues": broken_queues, "jobs": broken_jobs}
+
+
+def _broken_references(
+    document: dict[str, Any], partial: Platform, broken: Mapping[str, frozenset[str]]
+) -> list[tuple[Loc, str]]:
+    """Names that entries which did not parse refer to, checked on the raw text.
+
+    A job with a misspelt required key still names its queue; that name is checked
+    too, so that fixing the one problem does not reveal the next.
+    """
+    found: list[tuple[Loc, str]] = []
+    sections = (("jobs", "queue", "queues", "queue"), ("queues", "compute", "compute", "compute environment"))
+    for section, key, target, what in sections:
+        known = set(getattr(partial, target)) | broken[target]
+        for name in sorted(broken[section]):
+            value = document[section][name].get(key) if isinstance(document[section][name], dict) else None
+            refs = value if isinstance(value, list) else [value]
+            for index, ref in enumerate(refs):
+                if isinstance(ref, str) and ref not in known:
+                    loc: Loc = (section, name, key, index) if isinstance(value, list) else (section, name, key)
+                    found.append((loc, unknown_name(what, ref, known)))
+    return found
+
+
+def _entries(document: dict[str, Any], section: str, model: type[_M]) -> tuple[dict[str, _M], frozenset[str]]:
+    entries = document.get(section)
+    good: dict[str, _M] = {}
+    bad: set[str] = set()
+    for name, entry in (entries if isinstance(entries, dict) else {}).items():
+        parsed = _validate_entry(model, entry)
+        if parsed is None:
+            bad.add(name)
+        else:
+            good[name] = parsed
+    return good, frozenset(bad)
+
+
+def _validate_entry(model: type[_M], entry: Any) -> _M | None:
+    if not isinstance(entry, dict):
+        return None
+    entry = dict(entry)
+    for _ in range(len(entry) + 1):
+        try:
+            return model.model_validate(entry)
+        except ValidationError as exc:
+            fields = {e["loc"][0] for e in exc.errors() if e["loc"] and e["loc"][0] in entry}
+            if not fields:
+                return None
+            for key in fields:
+                del entry[key]
+    return None
 
 
 def _allowed_keys(loc: Loc) -> list[str]:
@@ -383,7 +552,8 @@ def _apply_overrides(
                 problems.append(
                     locations.problem(
                         entry_loc,
-                        f"overrides may change values, not add entries: there is no {section}.{entry}",
+                        f"overrides may change values, not add entries: there is no {section}.{entry}"
+                        f"{did_you_mean(str(entry), merged.get(section) or {})}",
                     )
                 )
                 continue

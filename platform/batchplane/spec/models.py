@@ -9,7 +9,9 @@ in one run.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -22,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from batchplane.spec.schedule import schedule_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -45,21 +49,44 @@ SPOT_KINDS: frozenset[str] = frozenset({"ec2-spot", "fargate-spot"})
 AccessService = Literal["s3", "dynamodb", "sqs", "sns", "secretsmanager", "ssm", "kms", "logs"]
 AccessVerb = Literal["read", "write", "list", "delete"]
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# Python patterns here are used with fullmatch only: `$` would also match before a
+# trailing newline ("rate(1 day)\n"), which AWS then refuses. pydantic's
+# StringConstraints patterns run on Rust's regex engine, whose `$` is the end of
+# the text, so they already match whole strings (a test pins that down).
+_DURATION = re.compile(r"(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 _SECRET_ARN = re.compile(
-    r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+"
-    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/.+)$"
+    r"arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^\s]+"
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[^\s]+)"
 )
-_SCHEDULE = re.compile(
-    r"^(cron\((\S+ ){5}\S+\)"
-    r"|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)"
-    r"|at\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\))$"
-)
+
+# AWS Batch takes attemptDurationSeconds as a 32-bit integer.
+MAX_TIMEOUT_SECONDS = 2**31 - 1
+# The largest EC2 instance (u-24tb1) has 24 TiB; AWS Batch refuses more memory per job.
+MAX_MEMORY_MIB = 24 * 1024 * 1024
+# AWS Batch caps a compute environment at 100000 vCPUs (per-account quotas are lower);
+# an environment's budget sums at most a few of them.
+MAX_COMPUTE_VCPUS = 100_000
+MAX_ENVIRONMENT_VCPUS = 1_000_000
+
+# Tag keys every AWS service accepts (IAM and the tagging API are the strictest): letters,
+# digits, spaces and _ . : / = + - @ (unicode letters and digits included), 1..128 characters.
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def _tag_text(value: str, what: str) -> str:
+    bad = sorted({c for c in value if not (c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LNZ")})
+    if bad:
+        listed = ", ".join(repr(c) for c in bad)
+        raise ValueError(
+            f"{what} {value!r} has characters AWS refuses in tags ({listed}): use letters, digits, "
+            "spaces and _ . : / = + - @"
+        )
+    return value
 
 
 def _secret_arn(value: str) -> str:
     """One secret's ARN; validated per entry so that errors point at its line."""
-    if not _SECRET_ARN.match(value):
+    if not _SECRET_ARN.fullmatch(value):
         raise ValueError(f"{value!r} is not a Secrets Manager secret or SSM parameter ARN")
     return value
 
@@ -68,18 +95,20 @@ def _unreserved_tag_key(key: str) -> str:
     """A tag key of the spec; validated per key so that errors point at its line."""
     if key in RESERVED_TAGS or key.lower().startswith("aws:"):
         raise ValueError(f"{key}: reserved (batchplane sets platform, environment, managed-by)")
-    return key
+    return _tag_text(key, "tag key")
 
 
-_EXIT_CODE_PATTERN = re.compile(r"^([0-9]+\*?|\*)$")
-_REASON_PATTERN = re.compile(r"^[A-Za-z0-9 .:_-]*\*?$")
+_EXIT_CODE_PATTERN = re.compile(r"[0-9]+\*?|\*")
+_REASON_PATTERN = re.compile(r"[A-Za-z0-9 .:_-]*\*?")
 
 
 def parse_duration(text: str) -> int:
     """Seconds in a duration such as ``30s``, ``15m``, ``2h``, ``1d`` or ``1h30m``."""
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if not text or match is None:
         raise ValueError(f"{text!r} is not a duration: use a number with s, m, h or d, e.g. 15m")
+    if any(group is not None and len(group) > 12 for group in match.groups()):
+        raise ValueError(f"{text!r} is longer than AWS Batch allows ({MAX_TIMEOUT_SECONDS} s)")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
@@ -170,6 +199,10 @@ class Network(Model):
                 )
             if self.cidr is None:
                 raise ValueError("create: true needs cidr (e.g. 10.10.0.0/16)")
+            try:
+                ipaddress.ip_network(self.cidr)
+            except ValueError as exc:
+                raise ValueError(f"cidr {self.cidr}: {exc}") from None
             prefix = int(self.cidr.split("/")[1])
             if not 16 <= prefix <= 24:
                 raise ValueError(f"cidr prefix /{prefix} is outside /16../24 (AWS VPC limits, room for subnets)")
@@ -201,7 +234,7 @@ class Environment(Model):
         default=None, description="Default: required for production tiers, none otherwise."
     )
     network: Network
-    max_vcpus: Annotated[int, Field(ge=1)]
+    max_vcpus: Annotated[int, Field(ge=1, le=MAX_ENVIRONMENT_VCPUS)]
     log_retention_days: int = Field(
         default=DEFAULT_LOG_RETENTION_DAYS["development"],
         description="Days job logs and VPC flow logs are kept. Default: 30 for development tiers, 365 for production.",
@@ -254,8 +287,8 @@ class Compute(Model):
         ]
         | None
     ) = None
-    max_vcpus: Annotated[int, Field(ge=1, le=100000)]
-    min_vcpus: Annotated[int, Field(ge=0)] = 0
+    max_vcpus: Annotated[int, Field(ge=1, le=MAX_COMPUTE_VCPUS)]
+    min_vcpus: Annotated[int, Field(ge=0, le=MAX_COMPUTE_VCPUS)] = 0
     bid_percentage: Annotated[int, Field(ge=1, le=100)] | None = None
 
     @model_validator(mode="after")
@@ -318,11 +351,11 @@ class RetryRule(Model):
         if self.on_status_reason is None and self.on_reason is None and self.on_exit_code is None:
             raise ValueError("give at least one of on_status_reason, on_reason, on_exit_code")
         for text in (self.on_status_reason, self.on_reason):
-            if text is not None and not _REASON_PATTERN.match(text):
+            if text is not None and not _REASON_PATTERN.fullmatch(text):
                 raise ValueError(
                     f"pattern {text!r}: letters, digits, spaces and .:_- only, with * allowed only at the end"
                 )
-        if self.on_exit_code is not None and not _EXIT_CODE_PATTERN.match(self.on_exit_code):
+        if self.on_exit_code is not None and not _EXIT_CODE_PATTERN.fullmatch(self.on_exit_code):
             raise ValueError(f"on_exit_code {self.on_exit_code!r}: digits, optionally ending in *, or *")
         return self
 
@@ -394,7 +427,7 @@ class Job(Model):
     image: Name
     queue: Name
     vcpus: Annotated[float, Field(gt=0, le=256)]
-    memory_mib: Annotated[int, Field(ge=4)]
+    memory_mib: Annotated[int, Field(ge=4, le=MAX_MEMORY_MIB)]
     command: Annotated[list[str], Field(min_length=1)]
     parameters: dict[ParameterName, str] = Field(default_factory=dict)
     environment: dict[EnvVarName, str] = Field(default_factory=dict)
@@ -410,18 +443,24 @@ class Job(Model):
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: str | None) -> str | None:
-        if value is not None and parse_duration(value) < 60:
-            raise ValueError(f"{value} is under 60 s, the AWS Batch minimum")
+        if value is not None:
+            seconds = parse_duration(value)
+            if seconds < 60:
+                raise ValueError(f"{value} is under 60 s, the AWS Batch minimum")
+            if seconds > MAX_TIMEOUT_SECONDS:
+                raise ValueError(f"{value} is longer than AWS Batch allows ({MAX_TIMEOUT_SECONDS} s)")
         return value
 
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str | None) -> str | None:
-        if value is not None and not _SCHEDULE.match(value):
-            raise ValueError(
-                f"{value!r} is not an EventBridge Scheduler expression: "
-                "cron(m h dom mon dow year), rate(N minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss)"
-            )
+        if value is not None:
+            problem = schedule_problem(value)
+            if problem is not None:
+                raise ValueError(
+                    f"{value!r} is not an EventBridge Scheduler expression: {problem} "
+                    "(cron(m h dom mon dow year), rate(N minutes|hours|days) or at(yyyy-mm-ddThh:mm:ss))"
+                )
         return value
 
     @model_validator(mode="after")
@@ -502,6 +541,7 @@ class Platform(Model):
     region: Region
     tags: dict[
         Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_unreserved_tag_key)],
+        # Values keep any printable text (EC2 and Batch take it; control characters are refused by the loader).
         Annotated[str, StringConstraints(max_length=256)],
     ] = Field(default_factory=dict)
     state: State = Field(default_factory=State)
