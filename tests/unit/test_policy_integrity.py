@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from batchplane.lock import ImageLock
-from batchplane.policy.checkov_adapter import INLINE_SKIP, without_absent_modules
+from batchplane.policy.checkov_adapter import INLINE_SKIP, carry_inline_skips, without_absent_modules
 from batchplane.policy.findings import Finding, Outcome, Passed
 from batchplane.policy.integrity import (
     DIFFERS_ID,
@@ -311,7 +311,10 @@ def test_an_absent_modules_inline_skips_stay_for_the_plan_scan(tmp_path: Path) -
     (tmp_path / "main.tf").write_text(static_main_tf("test"))
     skipped = _scanned().findings[0].waive(f"{INLINE_SKIP}judged by BP-OPS-003")
     kept = without_absent_modules(Outcome((skipped,), ()), "test", tmp_path, NO_NETWORK)
-    assert kept.findings == (skipped,)
+    assert kept.findings == ()  # never reported
+    assert kept.dormant_skips == (skipped,)
+    planned = Outcome((_scanned().findings[0],), ())
+    assert carry_inline_skips(kept, planned, "test").findings == (skipped,)
 
 
 @pytest.mark.parametrize("name", ["network_override.tf", "extra.tf", "count.auto.tfvars.json", "x.tf.json"])

@@ -329,8 +329,8 @@ def carry_inline_skips(roots: Outcome, plan: Outcome, environment: str) -> Outco
     """Plan scans cannot see comments: apply the module skips the HCL scan of the same root honoured."""
     skips = {
         (f.id, plain_address(f.address)): f.waiver_reason
-        for f in roots.findings
-        if f.environment == environment and f.waived and (f.waiver_reason or "").startswith(INLINE_SKIP)
+        for f in (*roots.findings, *roots.dormant_skips)
+        if f.environment == environment and _skipped_inline(f)
     }
     findings = []
     for finding in plan.findings:
@@ -391,10 +391,10 @@ def without_absent_modules(
     ``*.auto.tfvars`` file, or any file the spec declares in the root
     (``declared``: ``policy.extra_files``) keeps every verdict.
 
-    Verdicts waived by a reviewed module's inline skip stay (they block
-    nothing): a plan scan cannot read comments and takes its skips from this
-    scan (:func:`carry_inline_skips`), and local mode does create the module an
-    environment reuses the real one of (its stand-in network).
+    Verdicts waived by a reviewed module's inline skip are kept aside
+    (``dormant_skips``): a plan scan cannot read comments and takes its skips
+    from this scan (:func:`carry_inline_skips`), and local mode does create the
+    module of an environment that reuses a real network (its stand-in).
     """
     try:
         own = (directory / "main.tf").read_text(encoding="utf-8") == static_main_tf(root)
@@ -410,7 +410,8 @@ def without_absent_modules(
 
     return replace(
         outcome,
-        findings=tuple(f for f in outcome.findings if exists(f.address) or _skipped_inline(f)),
+        findings=tuple(f for f in outcome.findings if exists(f.address)),
+        dormant_skips=tuple(f for f in outcome.findings if not exists(f.address) and _skipped_inline(f)),
         passed=tuple(p for p in outcome.passed if exists(p.address)),
     )
 

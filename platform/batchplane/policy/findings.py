@@ -108,6 +108,10 @@ class Outcome:
     rule_titles: dict[str, str] = field(default_factory=dict)
     waivers: tuple[WaiverStatus, ...] = ()
     """Every waiver of the spec and its verdict (set by the waiver step, which comes last)."""
+    dormant_skips: tuple[Finding, ...] = ()
+    """Verdicts on modules a root does not instantiate that a reviewed inline skip waives: never
+    reported, but a plan that creates such a module anyway (local mode's stand-in network) takes
+    its skips from here, as a plan scan cannot read comments."""
 
     def merged(self, other: Outcome) -> Outcome:
         return Outcome(
@@ -115,6 +119,7 @@ class Outcome:
             tuple(sorted((*self.passed, *other.passed))),
             {**self.rule_titles, **other.rule_titles},
             (*self.waivers, *other.waivers),
+            (*self.dormant_skips, *other.dormant_skips),
         )
 
     def summary(self) -> dict[str, int]:
