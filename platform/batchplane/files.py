@@ -20,7 +20,7 @@ import stat
 import sys
 from pathlib import Path
 
-from batchplane.errors import BatchplaneError, ExitCode
+from batchplane.errors import BatchplaneError, ExitCode, FileSystemError
 
 
 class OutputError(BatchplaneError):
@@ -55,7 +55,8 @@ def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:
     file the user creates (a bare temporary file would be private to its owner).
     ``durable`` also syncs the data to disk before the rename, for files whose
     loss costs more than a re-run (the image lock). A ``target`` that is a
-    symlink or not a regular file raises :class:`UnsafeFileError`.
+    symlink or not a regular file raises :class:`UnsafeFileError`; a refusal
+    of the file system (read-only, permissions, no space) :class:`FileSystemError`.
     """
     try:
         info = target.lstat()
@@ -68,7 +69,10 @@ def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:
         mode = info.st_mode & 0o7777
     tmp = target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp"
     # 0o666 through open(2): the kernel applies the umask, as for any new file.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise FileSystemError(target, "write", exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -78,6 +82,9 @@ def atomic_write(target: Path, data: bytes, *, durable: bool = False) -> None:
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FileSystemError(target, "write", exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -106,5 +113,7 @@ def write_output(path: Path, data: str | bytes) -> None:
         if not target.parent.is_dir():
             raise OutputError(f"cannot write {path}: folder {target.parent} does not exist")
         atomic_write(target, payload)
+    except FileSystemError as exc:
+        raise OutputError(f"cannot write {path}: {exc.cause}") from None
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -32,7 +32,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from batchplane.errors import BatchplaneError, ExitCode, SpecError
+from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, SpecError
 from batchplane.files import atomic_write
 from batchplane.lock import read_lock
 from batchplane.policy.findings import Finding, PolicyFailedError
@@ -527,7 +527,10 @@ def _gate(before: Spec, after: Spec, today: dt.date | None) -> None:
 
 def _write_folder(target: Path, files: dict[str, str]) -> None:
     """The whole folder appears at once: built beside its final place, then renamed."""
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as exc:
+        raise FileSystemError(target, "create", exc) from None
     try:
         for relative, content in files.items():
             path = staging / relative
@@ -535,6 +538,9 @@ def _write_folder(target: Path, files: dict[str, str]) -> None:
             path.write_bytes(content.encode("utf-8"))
         staging.chmod(0o777 & ~_umask())
         os.rename(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise FileSystemError(target, "create", exc) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
 import pytest
 
+from batchplane.errors import FileSystemError
 from batchplane.files import OutputError, UnsafeFileError, atomic_write, write_output
 
 
@@ -96,3 +98,56 @@ def test_an_owned_file_that_is_not_a_regular_file_is_refused(tmp_path: Path, kin
     assert raised.value.exit_code == 5
     assert outside.read_text() == "keep"
     assert owned.is_symlink() if kind == "symlink" else stat.S_ISFIFO(owned.lstat().st_mode)
+
+
+def _read_only(*args: object, **kwargs: object) -> int:
+    raise OSError(errno.EROFS, "Read-only file system")
+
+
+def test_a_refused_write_is_a_tool_failure_naming_the_file_and_leaves_the_old_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "images.lock.json"
+    target.write_bytes(b"old")
+    monkeypatch.setattr(os, "replace", _read_only)
+    with pytest.raises(FileSystemError) as raised:
+        atomic_write(target, b"new")
+    assert raised.value.exit_code == 5
+    assert str(raised.value) == f"cannot write {target}: Read-only file system"
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images.lock.json"]
+
+
+def test_render_on_a_read_only_file_system_exits_5_naming_the_file(
+    platform_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from batchplane.cli import app
+
+    (platform_repo / "environments" / "dev" / "main.tf").unlink()
+    monkeypatch.setattr(os, "open", _read_only)
+    result = CliRunner().invoke(app, ["render", "--spec", str(platform_repo / "platform.yaml")])
+    assert result.exit_code == 5, result.output
+    assert "cannot write" in result.output
+    assert "environments/dev/main.tf: Read-only file system" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_jobs_new_on_a_read_only_file_system_exits_5_and_changes_nothing(
+    platform_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from batchplane.cli import app
+
+    spec = platform_repo / "platform.yaml"
+    before = spec.read_bytes()
+    monkeypatch.setattr(os, "mkdir", _read_only)
+    monkeypatch.setattr(os, "open", _read_only)
+    result = CliRunner().invoke(app, ["jobs", "new", "thumbnails", "--spec", str(spec)])
+    assert result.exit_code == 5, result.output
+    assert "Read-only file system" in result.output
+    assert "Traceback" not in result.output
+    assert spec.read_bytes() == before
+    assert not (platform_repo / "job_images" / "thumbnails").exists()

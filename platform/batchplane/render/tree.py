@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from batchplane.errors import BatchplaneError, ExitCode
+from batchplane.errors import BatchplaneError, ExitCode, FileSystemError
 from batchplane.files import UnsafeFileError, atomic_write, temporary_of
 from batchplane.lock import ImageLock
 from batchplane.render.roots import (
@@ -360,7 +360,10 @@ def _write_file(repo: Path, path: str, data: bytes) -> None:
     survey.inspect(path)
     survey.raise_problems()
     target = repo / path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileSystemError(target.parent, "create the folder", exc) from None
     atomic_write(target, data)
 
 
@@ -368,7 +371,10 @@ def _remove_file(repo: Path, path: str) -> None:
     survey = _Survey(repo)
     survey.inspect(path)
     survey.raise_problems()
-    (repo / path).unlink(missing_ok=True)
+    try:
+        (repo / path).unlink(missing_ok=True)
+    except OSError as exc:
+        raise FileSystemError(repo / path, "remove", exc) from None
 
 
 def _prune_empty(directory: Path, stop: Path) -> None:
