@@ -298,7 +298,8 @@ def _job(i: int) -> Doc:
     if i % 3 == 0:
         job["schedule"] = f"cron({i % 60} {i % 24} * * ? *)"
     elif i % 3 == 1:
-        job["schedule"] = f"rate({i % 11 + 1} hours)"
+        hours = i % 11 + 1
+        job["schedule"] = f"rate({hours} {'hour' if hours == 1 else 'hours'})"  # AWS wants the singular for 1
     if i % 10 == 5:
         job["triggers"] = [{"s3": {"bucket": f"acme-in-{i % 4}", "prefix": f"job{i}/", "suffix": ".csv"}}]
     return job
