@@ -22,3 +22,15 @@ def platform_repo(tmp_path: Path) -> Path:
         if source.exists():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     return target
+
+
+def copy_example(tmp_path: Path) -> Path:
+    """A copy of the example repository with its rendered roots, modules, policies and job images."""
+    target = tmp_path / "repo"
+    target.mkdir()
+    shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
+    for name in ("job_images", "environments", "modules", "policies"):
+        shutil.copytree(
+            REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__")
+        )
+    return target

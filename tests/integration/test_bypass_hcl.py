@@ -12,7 +12,6 @@ custom checks' verdict only.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from batchplane.cli import app
-from tests.conftest import REPO
+from tests.conftest import copy_example
 
 runner = CliRunner()
 
@@ -36,13 +35,7 @@ JOB_ROLE_TAGS = '  name               = "${local.name}-job"\n'
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of the example repository with its rendered roots, modules and policies."""
-    target = tmp_path / "repo"
-    target.mkdir()
-    shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
-    for name in ("job_images", "environments", "modules", "policies"):
-        shutil.copytree(
-            REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__")
-        )
+    target = copy_example(tmp_path)
     return target
 
 

@@ -8,7 +8,6 @@ temporary repository, so these tests judge integrity, not a stale example.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from batchplane.cli import app
-from tests.conftest import REPO
+from tests.conftest import copy_example
 
 runner = CliRunner()
 
@@ -38,13 +37,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of the example repository, its roots rendered by this batchplane."""
-    target = tmp_path / "repo"
-    target.mkdir()
-    shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
-    for name in ("job_images", "environments", "modules", "policies"):
-        shutil.copytree(
-            REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__")
-        )
+    target = copy_example(tmp_path)
     rendered = runner.invoke(app, ["render", "--spec", str(target / "platform.yaml")])
     assert rendered.exit_code == 0, rendered.output
     return target

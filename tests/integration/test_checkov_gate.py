@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from batchplane.cli import _Group, app
 from batchplane.policy.command import check
-from tests.conftest import REPO
+from tests.conftest import copy_example
 
 runner = CliRunner()
 
@@ -26,13 +26,7 @@ runner = CliRunner()
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of the example repository with its rendered roots, modules and policies."""
-    target = tmp_path / "repo"
-    target.mkdir()
-    shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
-    for name in ("job_images", "environments", "modules", "policies"):
-        shutil.copytree(
-            REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__")
-        )
+    target = copy_example(tmp_path)
     return target
 
 

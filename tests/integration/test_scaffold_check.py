@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from batchplane.scaffold import new_job
-from tests.conftest import REPO
+from tests.conftest import copy_example
 
 pytestmark = pytest.mark.integration
 
@@ -20,13 +19,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of the example repository with its rendered roots, modules and policies."""
-    target = tmp_path / "repo"
-    target.mkdir()
-    shutil.copy2(REPO / "platform.yaml", target / "platform.yaml")
-    for name in ("job_images", "environments", "modules", "policies"):
-        shutil.copytree(
-            REPO / name, target / name, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "__pycache__")
-        )
+    target = copy_example(tmp_path)
     return target
 
 
