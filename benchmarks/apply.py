@@ -19,7 +19,7 @@ from pathlib import Path
 
 from batchplane.local import bootstrap_account, prepare_workdir, start_emulator, stop_process, wait_until_healthy
 from batchplane.spec import load_spec
-from batchplane.terraform import TerraformRunner
+from batchplane.terraform.runner import TerraformRunner
 
 REPO = Path(__file__).resolve().parents[1]
 

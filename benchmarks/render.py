@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.render import compare, render, write
 from batchplane.spec import load_spec
 

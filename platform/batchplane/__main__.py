@@ -1,5 +1,5 @@
 """``python -m batchplane``."""
 
-from batchplane.entry import main
+from batchplane.cli.entry import main
 
 main()

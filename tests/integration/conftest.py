@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from batchplane.local import start_emulator, stop_process, wait_until_healthy
-from batchplane.terraform import MIRROR_ENV
+from batchplane.terraform.runner import MIRROR_ENV
 
 pytestmark = pytest.mark.integration
 

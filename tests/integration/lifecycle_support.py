@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchplane.images.lock import ImageLock, LockEntry, write_lock
 from batchplane.local import emulator_client, read_state
-from batchplane.lock import ImageLock, LockEntry, write_lock
 from batchplane.spec import load_spec
 from tests.conftest import REPO
 
@@ -35,7 +35,7 @@ _DEFAULT_SIGINT_THEN_EXEC = (
 _WITHOUT_ROOT_INTEGRITY = (
     "import sys; from batchplane.policy import integrity; from batchplane.policy.findings import Outcome; "
     "integrity.check_named_roots = lambda *a, **k: Outcome(); integrity.check_roots = lambda *a, **k: Outcome(); "
-    "from batchplane.cli import main; sys.argv[0] = 'batchplane'; main()"
+    "from batchplane.cli.app import main; sys.argv[0] = 'batchplane'; main()"
 )
 
 

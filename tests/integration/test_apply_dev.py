@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from batchplane.images.lock import ImageLock
 from batchplane.local import bootstrap_account, emulator_client, prepare_workdir
-from batchplane.lock import ImageLock
 from batchplane.render.roots import DEFAULT_TIMEOUT_SECONDS, image_reference
 from batchplane.spec import load_spec
-from batchplane.terraform import TerraformRunner
+from batchplane.terraform.runner import TerraformRunner
 from tests.conftest import REPO
 
 ENV = "dev"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from tests.conftest import copy_example
 
 runner = CliRunner()

@@ -16,8 +16,8 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from batchplane.cli import _Group, app
-from batchplane.policy.command import check
+from batchplane.cli.app import _Group, app
+from batchplane.cli.check import check
 from tests.conftest import copy_example
 
 runner = CliRunner()

@@ -16,10 +16,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from batchplane.cli import _Group
-from batchplane.graph import STYLES, build_graph
-from batchplane.graph_cli import graph
+from batchplane.cli.app import _Group
+from batchplane.cli.graph import graph
 from batchplane.spec import load_spec
+from batchplane.views.graph import STYLES, build_graph
 from tests.conftest import EXAMPLE_SPEC
 
 runner = CliRunner()

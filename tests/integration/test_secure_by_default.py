@@ -18,7 +18,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.policy.gate import unpinned_images
 from batchplane.spec import load_spec
 from tests.conftest import EXAMPLE_SPEC, REPO

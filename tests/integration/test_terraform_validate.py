@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.render import compare, render, write
 from batchplane.spec import load_spec
-from batchplane.terraform import TerraformRunner
+from batchplane.terraform.runner import TerraformRunner
 from tests.conftest import EXAMPLE_SPEC, REPO
 
 ROOTS = sorted(p.name for p in (REPO / "environments").iterdir() if (p / "main.tf").is_file())

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from batchplane.lock import read_lock
+from batchplane.images.lock import read_lock
 from tests.integration.lifecycle_support import LocalRepo, make_local_repo
 
 ACCOUNT = "111111111111"

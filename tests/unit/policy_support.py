@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.spec.loader import Spec, parse_spec
 
 DIGEST = "sha256:" + "ab" * 32

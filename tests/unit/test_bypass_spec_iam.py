@@ -15,7 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.policy.rules import evaluate
 from batchplane.spec.access import ACCESS_ACTIONS
 from tests.conftest import EXAMPLE_SPEC

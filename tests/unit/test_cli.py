@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from batchplane import __version__
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.spec.schema import spec_json_schema
 from tests.conftest import REPO
 

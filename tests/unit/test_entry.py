@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from batchplane import entry
-from batchplane.cli import app
+from batchplane.cli import entry
+from batchplane.cli.app import app
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.policy_support import write_spec
 
@@ -141,7 +141,7 @@ def test_the_hook_loads_neither_typer_nor_rich() -> None:
     """What makes it fast, checked by what is imported rather than by a stopwatch."""
     probe = (
         "import sys\n"
-        "from batchplane import entry\n"
+        "from batchplane.cli import entry\n"
         f"sys.argv = ['batchplane', 'check', '--spec-only', '--format', 'json', '--spec', {str(EXAMPLE_SPEC)!r}]\n"
         "try:\n    entry.main()\nexcept SystemExit as stop:\n    code = stop.code\n"
         "loaded = sorted(m for m in ('typer', 'click', 'rich', 'jinja2', 'boto3', 'checkov') if m in sys.modules)\n"

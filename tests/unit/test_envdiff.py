@@ -11,11 +11,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from batchplane.cli import _Group
-from batchplane.envdiff import environment_diff
-from batchplane.envdiff_cli import diff
-from batchplane.lock import ImageLock, LockEntry, write_lock
+from batchplane.cli.app import _Group
+from batchplane.cli.diff import diff
+from batchplane.images.lock import ImageLock, LockEntry, write_lock
 from batchplane.spec import load_spec, parse_spec
+from batchplane.views.envdiff import environment_diff
 from tests.conftest import REPO
 
 runner = CliRunner()

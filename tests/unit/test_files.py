@@ -123,7 +123,7 @@ def test_render_on_a_read_only_file_system_exits_5_naming_the_file(
 ) -> None:
     from typer.testing import CliRunner
 
-    from batchplane.cli import app
+    from batchplane.cli.app import app
 
     (platform_repo / "environments" / "dev" / "main.tf").unlink()
     monkeypatch.setattr(os, "open", _read_only)
@@ -139,7 +139,7 @@ def test_jobs_new_on_a_read_only_file_system_exits_5_and_changes_nothing(
 ) -> None:
     from typer.testing import CliRunner
 
-    from batchplane.cli import app
+    from batchplane.cli.app import app
 
     spec = platform_repo / "platform.yaml"
     before = spec.read_bytes()

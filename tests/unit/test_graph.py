@@ -31,10 +31,10 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from batchplane.cli import _Group
-from batchplane.graph import Graph, build_graph, to_dot, to_mermaid
-from batchplane.graph_cli import graph
+from batchplane.cli.app import _Group
+from batchplane.cli.graph import graph
 from batchplane.spec import Spec, load_spec, parse_spec
+from batchplane.views.graph import Graph, build_graph, to_dot, to_mermaid
 from tests.conftest import EXAMPLE_SPEC
 
 runner = CliRunner()

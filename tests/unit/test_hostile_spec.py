@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.errors import ExitCode, SpecError
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.render import render
 from batchplane.spec import parse_spec
 

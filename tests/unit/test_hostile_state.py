@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from batchplane import history, local
-from batchplane.cli import app
+from batchplane import local
+from batchplane.cli.app import app
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, RegistryError, StateFileError
 from batchplane.images import Registry, _current
-from batchplane.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
+from batchplane.terraform import history
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.registry_stub import registry_answering
 

@@ -16,7 +16,7 @@ import pytest
 from batchplane import images
 from batchplane.errors import ExitCode, ToolError
 from batchplane.images import ImageResult, Registry, UnknownImageError, context_tar, pin, provenance, sources
-from batchplane.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
 from batchplane.render.roots import image_reference
 from batchplane.spec import load_spec
 from tests.conftest import REPO

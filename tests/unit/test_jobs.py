@@ -11,11 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from batchplane import jobs
 from batchplane.errors import ExitCode, ToolError
-from batchplane.jobs import JobFailedError, JobStatus, JobUsageError, Submission, log_lines, submission
 from batchplane.spec import load_spec
 from batchplane.spec.loader import Spec
+from batchplane.workflows import jobs
+from batchplane.workflows.jobs import JobFailedError, JobStatus, JobUsageError, Submission, log_lines, submission
 from tests.conftest import REPO
 from tests.unit.policy_support import base, spec_from
 

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from batchplane import console, entry
-from batchplane.cli import app
+from batchplane import console
+from batchplane.cli import entry
+from batchplane.cli.app import app
 from batchplane.errors import ExitCode
-from batchplane.lock import LOCK_FILENAME
+from batchplane.images.lock import LOCK_FILENAME
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.policy_support import write_spec
 
@@ -147,7 +148,7 @@ def test_a_bug_is_exit_1_in_json_without_a_traceback(spec: Path, monkeypatch: py
     def broken(_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("batchplane.cli.load", broken)
+    monkeypatch.setattr("batchplane.cli.spec.load", broken)
     code, document, stderr, text_code = _both(["validate", "--spec", str(spec)], ["--json"])
     assert code == text_code == ExitCode.UNEXPECTED
     assert document["error"] == {"code": 1, "kind": "unexpected", "message": "boom", "type": "RuntimeError"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batchplane.lifecycle import PlanResult, Target, changes_of, explain, fingerprint
 from batchplane.local import STAND_IN_NETWORK, prepare_workdir, provider_override
+from batchplane.terraform.lifecycle import PlanResult, Target, changes_of, explain, fingerprint
 
 LOCK_ERROR = """
 │ Error: Error acquiring the state lock

@@ -11,8 +11,8 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from batchplane.cli import _Group
-from batchplane.policy.command import check
+from batchplane.cli.app import _Group
+from batchplane.cli.check import check
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.policy_support import write_spec
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from batchplane.lock import ImageLock
-from batchplane.policy.checkov_adapter import SourceMap
+from batchplane.images.lock import ImageLock
+from batchplane.policy.checkov.adapter import SourceMap
 from batchplane.policy.findings import Outcome
 from batchplane.policy.grants import check_plan, compare, covers, expected_env, expected_shared
 from batchplane.render.roots import env_sourcemap

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.lock import ImageLock
-from batchplane.policy.checkov_adapter import INLINE_SKIP, carry_inline_skips, without_absent_modules
+from batchplane.images.lock import ImageLock
+from batchplane.policy.checkov.adapter import INLINE_SKIP, carry_inline_skips, without_absent_modules
 from batchplane.policy.findings import Finding, Outcome, Passed
 from batchplane.policy.integrity import (
     DIFFERS_ID,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.policy import report
 from batchplane.policy.gate import unpinned_images
 from batchplane.policy.rules import RULE_IDS, evaluate

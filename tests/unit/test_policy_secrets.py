@@ -18,7 +18,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.policy import secrets
 from tests.unit.policy_support import base, write_spec
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.policy.checkov_adapter import (
+from batchplane.policy.checkov.adapter import (
     INLINE_SKIP,
     SourceMap,
     carry_inline_skips,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from batchplane.policy import checkov_adapter
+from batchplane.policy.checkov import adapter as checkov_adapter
 from batchplane.policy.findings import Outcome
 from batchplane.policy.rules import evaluate
 from batchplane.policy.waiver_base import BaseWaivers

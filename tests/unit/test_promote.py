@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from batchplane import history
 from batchplane.images import Registry
-from batchplane.lock import ImageLock, LockEntry, write_lock
-from batchplane.promote import PromotionRefusedError, promote
+from batchplane.images.lock import ImageLock, LockEntry, write_lock
 from batchplane.spec import load_spec
+from batchplane.terraform import history
+from batchplane.workflows.promote import PromotionRefusedError, promote
 from tests.unit.registry_stub import registry_answering
 
 DIGEST = "sha256:" + "a" * 64

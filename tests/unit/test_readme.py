@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from typer.main import get_command
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.errors import ExitCode
 from batchplane.spec import models
 from tests.conftest import REPO

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from batchplane import lifecycle
-from batchplane.cli import app
-from batchplane.lock import ImageLock, LockEntry
+from batchplane.cli.app import app
+from batchplane.images.lock import ImageLock, LockEntry
 from batchplane.render import OwnershipError, compare, render, write
 from batchplane.render.roots import SHARED_ROOT, absent_modules, static_main_tf
 from batchplane.spec import load_spec, parse_spec
+from batchplane.terraform import lifecycle
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -186,7 +186,7 @@ def test_write_then_compare_is_empty(platform_repo: Path) -> None:
 
 
 def test_lock_written_atomically_reads_back_and_leaves_no_temporary_file(tmp_path: Path) -> None:
-    from batchplane.lock import read_lock, write_lock
+    from batchplane.images.lock import read_lock, write_lock
 
     digest = "sha256:" + "b" * 64
     lock = ImageLock(images={"report": {"dev": LockEntry(digest=digest, tag="git-2", source_hash="h")}})

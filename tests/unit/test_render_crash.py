@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from batchplane.cli import app
-from batchplane.lock import ImageLock
+from batchplane.cli.app import app
+from batchplane.images.lock import ImageLock
 from batchplane.render import compare, render, write
 from batchplane.spec import load_spec
 from tests.conftest import EXAMPLE_SPEC, REPO

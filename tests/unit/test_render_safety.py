@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 
 runner = CliRunner()
 

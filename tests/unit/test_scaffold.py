@@ -15,14 +15,14 @@ import yaml
 from typer.testing import CliRunner
 
 from batchplane import scaffold
-from batchplane.cli import _Group
+from batchplane.cli.app import _Group
+from batchplane.cli.jobs import jobs_new
 from batchplane.errors import ExitCode
-from batchplane.lock import read_lock
+from batchplane.images.lock import read_lock
 from batchplane.policy.findings import PolicyFailedError
 from batchplane.policy.gate import Request, run_check
 from batchplane.render import compare, render
 from batchplane.scaffold import NewJob, ScaffoldError, add_job, choose, new_job
-from batchplane.scaffold_cli import jobs_new
 from batchplane.spec import load_spec, parse_spec
 from tests.conftest import REPO
 
@@ -49,7 +49,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def _app() -> typer.Typer:
-    """`jobs new` registered as cli.py registers it: jobs_app.command("new")(jobs_new)."""
+    """`jobs new` on a bare app, as batchplane.cli.jobs registers it."""
     app = typer.Typer(cls=_Group, pretty_exceptions_enable=False)
     jobs = typer.Typer()
     jobs.command("new")(jobs_new)

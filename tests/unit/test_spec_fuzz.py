@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.errors import ExitCode, SpecError
 from batchplane.spec import Spec, parse_spec
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from batchplane.errors import ExitCode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "invalid"

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from batchplane import entry
-from batchplane.cli import app
+from batchplane.cli import entry
+from batchplane.cli.app import app
 from batchplane.policy.waiver_base import parse_waivers, read_base_waivers
 from tests.unit.policy_support import write_spec
 

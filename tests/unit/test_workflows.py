@@ -22,7 +22,7 @@ from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 from typer.main import get_command
 
-from batchplane.cli import app
+from batchplane.cli.app import app
 from tests.conftest import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))

@@ -1,7 +1,7 @@
 """Where a check's report goes, and whether it fails the run.
 
 Shared by ``batchplane check`` and its pre-commit fast path
-(:mod:`batchplane.entry`), so both print the same bytes and exit the same way.
+(:mod:`batchplane.cli.entry`), so both print the same bytes and exit the same way.
 Rich is imported only for what needs it: the text tables and the notes.
 """
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from batchplane.lock import ImageLock, read_lock
+from batchplane.images.lock import ImageLock, read_lock
 from batchplane.policy import rules
 from batchplane.policy.findings import Finding, Outcome
 from batchplane.policy.waiver_base import read_base_waivers
@@ -38,7 +38,7 @@ def scan_roots(spec: Spec, environments: list[str]) -> Outcome:
     from batchplane.policy.integrity import check_roots
 
     intact = check_roots(spec, environments)
-    from batchplane.policy.checkov_adapter import scan_roots as scan  # imports checkov: seconds
+    from batchplane.policy.checkov.adapter import scan_roots as scan  # imports checkov: seconds
 
     return intact.merged(scan(spec, environments))
 
@@ -56,7 +56,7 @@ def run_check(spec: Spec, request: Request, *, roots: Outcome | None = None) -> 
         # before its first build and promote, so a plain `check` does not report BP-IMG-001.
         outcome = replace(outcome, findings=tuple(f for f in outcome.findings if f.id != rules.PINNED_IMAGES_ID))
     if not request.spec_only:
-        from batchplane.policy.checkov_adapter import scan_plan  # imports checkov: seconds, so only when needed
+        from batchplane.policy.checkov.adapter import scan_plan  # imports checkov: seconds, so only when needed
 
         scanned = roots if roots is not None else scan_roots(spec, request.environments)
         outcome = outcome.merged(scanned)

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchplane.lock import ImageLock, read_lock
+from batchplane.images.lock import ImageLock, read_lock
 from batchplane.policy.findings import Finding, Outcome, Passed
 from batchplane.render.roots import SHARED_ROOT, SOURCEMAP, image_reference
 from batchplane.spec.access import job_statements, partition_of
@@ -860,7 +860,7 @@ def compare(document: dict[str, Any], root: str, expected: dict[str, Expected], 
 
 
 def _locator(spec: Spec, root: str) -> Any:
-    from batchplane.policy.checkov_adapter import SourceMap  # no Checkov import: only the adapter's own code
+    from batchplane.policy.checkov.adapter import SourceMap  # no Checkov import: only the adapter's own code
 
     loc: tuple[str, ...] = ("registry",) if root == SHARED_ROOT else ("environments", root)
     fallback = (".".join(loc), spec.locations.line(loc))

@@ -263,7 +263,7 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 def cache_dir() -> Path:
-    """batchplane's per-user cache, as :func:`batchplane.terraform.cache_dir` (which loads python-terraform)."""
+    """batchplane's per-user cache, as :func:`batchplane.terraform.runner.cache_dir` (which loads python-terraform)."""
     explicit = os.environ.get("BATCHPLANE_CACHE_DIR")
     if explicit:
         return Path(explicit)

@@ -132,7 +132,7 @@ class _Where:
 def check_roots(spec: Spec, environments: Sequence[str]) -> Outcome:
     """Integrity findings of the roots a full check scans, and of the repository's ``modules/``.
 
-    The roots are those :func:`batchplane.policy.checkov_adapter.scan_roots`
+    The roots are those :func:`batchplane.policy.checkov.adapter.scan_roots`
     scans: each environment's, plus ``shared`` when every environment is
     checked. A missing root is left to BP-TF-001.
     """
@@ -152,7 +152,7 @@ def check_named_roots(spec: Spec, roots: Sequence[str], *, complete: bool = Fals
     module source, and before `terraform plan`, which would run a data source.
     ``complete``: every root is named, so render them all at once.
     """
-    from batchplane.lock import read_lock  # late: jinja2 (render) is slow to import
+    from batchplane.images.lock import read_lock  # late: jinja2 (render) is slow to import
     from batchplane.render.roots import SHARED_ROOT
     from batchplane.render.tree import ENVIRONMENTS_DIR, render
 

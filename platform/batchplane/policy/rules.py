@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.policy import iam, secrets
 from batchplane.policy.findings import Finding, Outcome, Passed, Severity, raised, severity_rank
 from batchplane.spec.access import IamStatement, job_statements

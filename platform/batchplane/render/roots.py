@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.spec.access import job_statements, partition_of
 from batchplane.spec.loader import Spec, dotted
 from batchplane.spec.models import FARGATE_KINDS, Compute, Job, Platform

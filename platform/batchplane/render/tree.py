@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError
 from batchplane.files import UnsafeFileError, atomic_write, temporary_of
-from batchplane.lock import ImageLock
+from batchplane.images.lock import ImageLock
 from batchplane.render.roots import (
     GENERATED_HEADER,
     MANIFEST,

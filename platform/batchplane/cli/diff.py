@@ -1,7 +1,7 @@
 """``batchplane diff``: how two environments differ.
 
 Registered on the main app by :mod:`batchplane.cli` (``app.command()(diff)``);
-parsing and printing only, the work is in :mod:`batchplane.envdiff`.
+parsing and printing only, the work is in :mod:`batchplane.views.envdiff`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import typer
 from rich.text import Text
 
 from batchplane import console
-from batchplane.lock import read_lock
-from batchplane.options import JsonOption, SpecOption, known_environment, load
+from batchplane.cli.options import JsonOption, SpecOption, known_environment, load
+from batchplane.images.lock import read_lock
 
 if TYPE_CHECKING:
-    from batchplane.envdiff import LineKind
+    from batchplane.views.envdiff import LineKind
 
 STYLES: dict[LineKind, str] = {
     "title": "bold",
@@ -36,7 +36,7 @@ def diff(
     as_json: JsonOption = False,
 ) -> None:
     """Show how two environments differ: resolved spec values, image digests, rendered Terraform. Always exit 0."""
-    from batchplane.envdiff import environment_diff, report_lines  # renders: loaded only when used
+    from batchplane.views.envdiff import environment_diff, report_lines  # renders: loaded only when used
 
     loaded = load(spec)
     source, target = known_environment(loaded, from_env, "--from"), known_environment(loaded, to_env, "--to")

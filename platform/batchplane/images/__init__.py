@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from batchplane.errors import BatchplaneError, ExitCode, RegistryError, ToolError
-from batchplane.lock import ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
 from batchplane.spec.loader import Spec
 
 IMAGES_DIR = "job_images"

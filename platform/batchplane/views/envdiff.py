@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from batchplane.lock import ImageLock, LockEntry
+from batchplane.images.lock import ImageLock, LockEntry
 from batchplane.render.roots import (
     DEFAULT_AVAILABILITY_ZONES,
     MANIFEST,

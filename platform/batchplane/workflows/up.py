@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchplane import __version__, images, lifecycle
-from batchplane.lock import read_lock
+from batchplane import __version__, images
+from batchplane.images.lock import read_lock
 from batchplane.policy.findings import PolicyFailedError
 from batchplane.policy.gate import Request, run_check
 from batchplane.render import compare, render, write
 from batchplane.render.roots import SHARED_ROOT
 from batchplane.spec.loader import Spec, load_spec
+from batchplane.terraform import lifecycle
 
 CHECK_CACHE = ".batchplane/cache/check"
 

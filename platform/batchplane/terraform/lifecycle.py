@@ -21,7 +21,7 @@ from typing import Any
 from python_terraform import IsFlagged
 
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, ToolError
-from batchplane.history import record_applied
+from batchplane.images.lock import read_lock
 from batchplane.local import (
     EmulatorState,
     LocalJobs,
@@ -32,13 +32,13 @@ from batchplane.local import (
     prepare_workdir,
     running_registry,
 )
-from batchplane.lock import read_lock
 from batchplane.policy.findings import Finding, Outcome, PolicyFailedError
 from batchplane.policy.gate import Request, run_check, scan_roots, unpinned_images
 from batchplane.render import compare, render
 from batchplane.render.roots import SHARED_ROOT, has_shared_root, state_key
 from batchplane.spec.loader import Spec
-from batchplane.terraform import Result, TerraformRunner
+from batchplane.terraform.history import record_applied
+from batchplane.terraform.runner import Result, TerraformRunner
 
 PLAN_DIR = ".batchplane/plans"
 PLAN_FILE = "batchplane.tfplan"

@@ -19,6 +19,7 @@ EnvOption = Annotated[
     list[str] | None,
     typer.Option("--env", "-e", help="Environment to act on; repeat for several (default: all)."),
 ]
+OneEnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment.")]
 LocalOption = Annotated[bool, typer.Option("--local", help="Act on the embedded local AWS (see `local start`).")]
 ApproveOption = Annotated[
     bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")

@@ -112,7 +112,7 @@ def main() -> None:
         code = _guarded(options)
         if code is not None:
             sys.exit(code)
-    from batchplane.cli import main as full_cli
+    from batchplane.cli.app import main as full_cli
 
     full_cli()
 

@@ -1,7 +1,7 @@
 """``batchplane graph``: a picture of one environment for reviews.
 
 Register with ``app.command()(graph)``; parsing and printing only, the work is
-in :mod:`batchplane.graph`.
+in :mod:`batchplane.views.graph`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 
 from batchplane import console
+from batchplane.cli.options import SpecOption, known_environment, load
 from batchplane.files import write_output
-from batchplane.graph import FORMAT_SUFFIXES, GraphFormat, build_graph, render_graph
-from batchplane.options import SpecOption, known_environment, load
+from batchplane.views.graph import FORMAT_SUFFIXES, GraphFormat, build_graph, render_graph
 
 GraphEnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment to draw.")]
 GraphFormatOption = Annotated[

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from batchplane.options import EnvOption, SpecOption, known_environments, load
+from batchplane.cli.options import EnvOption, SpecOption, known_environments, load
 from batchplane.policy.emit import emit_and_enforce
 from batchplane.policy.findings import Severity
 from batchplane.policy.gate import Request, run_check

@@ -34,7 +34,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, SpecError
 from batchplane.files import atomic_write
-from batchplane.lock import read_lock
+from batchplane.images.lock import read_lock
 from batchplane.policy.findings import Finding, PolicyFailedError
 from batchplane.policy.gate import Request, run_check
 from batchplane.render import Changes, compare, render, write

@@ -23,13 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from batchplane import history
 from batchplane.images import Registry, spec_images
-from batchplane.lock import ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
 from batchplane.policy.findings import PolicyFailedError
 from batchplane.policy.gate import Request, run_check
 from batchplane.render import compare, render, write
 from batchplane.spec.loader import Spec
+from batchplane.terraform import history
 
 
 class PromotionRefusedError(PolicyFailedError):

@@ -1,0 +1,1 @@
+"""Checkov over the rendered roots and plans, in process, failing closed."""

@@ -1,0 +1,1 @@
+"""Pictures and comparisons for reviews: the environment graph and environment diffs."""

@@ -1,0 +1,1 @@
+"""Workflows that span the pipeline: ``up``, ``promote`` and running jobs."""
