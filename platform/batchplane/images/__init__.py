@@ -37,11 +37,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from batchplane import layout
 from batchplane.errors import BatchplaneError, ExitCode, RegistryError, ToolError
 from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
 from batchplane.spec.loader import Spec
 
-IMAGES_DIR = "job_images"
+IMAGES_DIR = layout.IMAGES_DIR
 CA_BUNDLE_IN_CONTEXT = "ca-bundle.crt"
 DEFAULT_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PUSH_ATTEMPTS = 4

@@ -27,10 +27,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from batchplane import layout
 from batchplane.errors import FileSystemError, ToolError
 from batchplane.state import read_json as read_state_file
 
-WORK_DIR = ".batchplane/work"
+WORK_DIR = layout.WORK_DIR
 OVERRIDE_FILE = "batchplane_local_override.tf"
 LOCAL_VARS_FILE = "batchplane_local.auto.tfvars.json"
 LOCAL_ROLE_NAME = "batchplane-local"
@@ -388,7 +389,7 @@ def stop_process(pid: int, timeout: float = 10.0) -> None:
 # --- the emulator as a background service -----------------------------------
 
 DEFAULT_PORT = 5055
-STATE_DIR = ".batchplane/local"
+STATE_DIR = layout.LOCAL_DIR
 STATE_FILE = "emulator.json"
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchplane import layout
 from batchplane.policy.findings import ALL_ENVIRONMENTS, Finding, Outcome, Severity
 from batchplane.spec.loader import Spec
 
@@ -58,13 +59,13 @@ TITLES = {
     UNREVIEWED_SKIP_ID: "Inline skips count only in reviewed module files",
 }
 
-LOCK_FILE = ".terraform.lock.hcl"
+LOCK_FILE = layout.TERRAFORM_LOCK_FILE
 KNOWN_MODULES = "known_modules.json"
 REGENERATE = ".venv/bin/python -c 'from batchplane.policy.integrity import write_known_modules; write_known_modules()'"
 _STATE_FILES = ("terraform.tfstate", "terraform.tfstate.backup", ".terraform.tfstate.lock.info")
 _STATE_DIR = "terraform.tfstate.d"
-_WORK_DIR = ".terraform"
-_OWN_DIR = ".batchplane"
+_WORK_DIR = layout.TERRAFORM_WORK_DIR
+_OWN_DIR = layout.ROOT_STATE_DIR
 _CLI_CONFIG = (".terraformrc", "terraform.rc")
 _LOCK_KEYS = {"version", "constraints", "hashes"}
 _META = {"__start_line__", "__end_line__"}

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from batchplane import layout
 from batchplane.images.lock import ImageLock
 from batchplane.spec.access import job_statements, partition_of
 from batchplane.spec.loader import Spec, dotted
@@ -24,9 +25,9 @@ GENERATED_HEADER = (
 )
 STATIC_ENV_FILES = ("main.tf", "outputs.tf", "providers.tf", "variables.tf", "versions.tf")
 STATIC_SHARED_FILES = ("main.tf", "outputs.tf", "variables.tf")
-SHARED_ROOT = "shared"
-MANIFEST = ".batchplane/manifest.json"
-SOURCEMAP = ".batchplane/sourcemap.json"
+SHARED_ROOT = layout.SHARED_ROOT
+MANIFEST = layout.MANIFEST
+SOURCEMAP = layout.SOURCEMAP
 
 DEFAULT_TIMEOUT_SECONDS = 24 * 60 * 60
 """Rendered when a job gives no timeout: no job runs forever (the policy gate still flags it)."""

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from batchplane import layout
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError
 from batchplane.files import UnsafeFileError, atomic_write, temporary_of
 from batchplane.images.lock import ImageLock
@@ -43,7 +44,7 @@ from batchplane.render.roots import (
 )
 from batchplane.spec.loader import Spec
 
-ENVIRONMENTS_DIR = "environments"
+ENVIRONMENTS_DIR = layout.ENVIRONMENTS_DIR
 
 Tree = dict[str, bytes]
 

@@ -32,6 +32,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from batchplane import layout
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, SpecError
 from batchplane.files import atomic_write
 from batchplane.images.lock import read_lock
@@ -41,7 +42,7 @@ from batchplane.render import Changes, compare, render, write
 from batchplane.spec import Spec, parse_spec
 from batchplane.spec.models import NAME_PATTERN, Platform
 
-IMAGES_DIR = "job_images"
+IMAGES_DIR = layout.IMAGES_DIR
 DEFAULT_QUEUE = "default"
 VCPUS = 1
 MEMORY_MIB = 2048

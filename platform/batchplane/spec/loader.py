@@ -21,11 +21,12 @@ from typing import Any, TypeVar, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from batchplane import layout
 from batchplane.errors import SpecError, SpecNotFoundError, SpecProblem
 from batchplane.spec.checks import check_references, did_you_mean, unknown_name
 from batchplane.spec.models import NAME_PATTERN, OVERRIDABLE_SECTIONS, Compute, Environment, Job, Platform, Queue
 
-SPEC_FILENAME = "platform.yaml"
+SPEC_FILENAME = layout.SPEC_FILENAME
 
 _M = TypeVar("_M", bound=BaseModel)
 

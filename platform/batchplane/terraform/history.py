@@ -25,11 +25,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from batchplane import layout
 from batchplane.errors import FileSystemError
 from batchplane.state import read_jsonl
 
-HISTORY_FILE = "history.jsonl"
-LOCAL_HISTORY = ".batchplane/local/history.jsonl"
+HISTORY_FILE = layout.HISTORY_FILE
+LOCAL_HISTORY = layout.LOCAL_HISTORY
 
 
 class _Record(BaseModel):

@@ -20,6 +20,7 @@ from typing import Any
 
 from python_terraform import IsFlagged
 
+from batchplane import layout
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, ToolError
 from batchplane.images.lock import read_lock
 from batchplane.local import (
@@ -40,11 +41,11 @@ from batchplane.spec.loader import Spec
 from batchplane.terraform.history import record_applied
 from batchplane.terraform.runner import Result, TerraformRunner
 
-PLAN_DIR = ".batchplane/plans"
+PLAN_DIR = layout.PLANS_DIR
 PLAN_FILE = "batchplane.tfplan"
 META_FILE = "plan.meta.json"
 PLAN_JSON = "plan.json"
-APPLIED_DIR = ".batchplane/applied"
+APPLIED_DIR = layout.APPLIED_DIR
 
 LineSink = Callable[[str], None]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchplane import __version__, images
+from batchplane import __version__, images, layout
 from batchplane.images.lock import read_lock
 from batchplane.policy.findings import PolicyFailedError
 from batchplane.policy.gate import Request, run_check
@@ -39,7 +39,7 @@ from batchplane.render.roots import SHARED_ROOT
 from batchplane.spec.loader import Spec, load_spec
 from batchplane.terraform import lifecycle
 
-CHECK_CACHE = ".batchplane/cache/check"
+CHECK_CACHE = layout.CHECK_CACHE_DIR
 
 Say = Callable[[str], None]
 

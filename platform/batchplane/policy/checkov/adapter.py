@@ -21,13 +21,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from batchplane import layout
 from batchplane.errors import ToolError
 from batchplane.policy.findings import Finding, Outcome, Passed, Severity
 from batchplane.policy.integrity import UNREVIEWED_SKIP_ID, loads_only_rendered, reviewed, unreviewed_skip
 from batchplane.render.roots import SHARED_ROOT, SOURCEMAP, absent_modules, has_shared_root, static_main_tf
 from batchplane.spec.loader import Spec
 
-CHECKS_DIR = Path("policies") / "checks"
+CHECKS_DIR = Path(layout.CHECKS_DIR)
 ROOT_SCAN_ID = "BP-TF-001"
 IAM_COVERAGE_ID = "BP-TF-002"
 TITLES = {
