@@ -10,12 +10,16 @@ Every reader goes through here so that each of those is one clear error:
   file, the line and what was expected there;
 * the file system refusing the read (permission denied, an I/O error) is
   :class:`~batchplane.errors.FileSystemError`, exit 5, naming the path and the
-  operation.
+  operation;
+* a symlink, FIFO or device in a state file's place is refused
+  (:class:`~batchplane.files.UnsafeFileError`, exit 5) without being read: a link
+  could lead out of the repository, and a FIFO would block forever.
 """
 
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +27,7 @@ from typing import TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from batchplane.errors import FileSystemError, StateFileError
+from batchplane.files import UnsafeFileError
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -30,12 +35,21 @@ T = TypeVar("T")
 
 def read_text(path: Path) -> str | None:
     """The file's text, or ``None`` when there is no file."""
-    if path.is_dir():
-        raise StateFileError(path, None, "expected a file, found a folder (remove it and run again)")
     try:
-        data = path.read_bytes()
+        info = path.lstat()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise FileSystemError(path, "read", exc) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise StateFileError(path, None, "expected a file, found a folder (remove it and run again)")
+    if not stat.S_ISREG(info.st_mode):
+        # A symlink could point anywhere (and be written through later); a FIFO or a device would
+        # block or never end. batchplane keeps these files itself: only a plain file is one of them.
+        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+        raise UnsafeFileError(f"refusing to read {path}: it is {kind} (replace it with the file itself)")
+    try:
+        data = path.read_bytes()
     except OSError as exc:
         raise FileSystemError(path, "read", exc) from None
     try:

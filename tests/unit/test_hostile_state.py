@@ -20,8 +20,10 @@ from typer.testing import CliRunner
 from batchplane import local
 from batchplane.cli.app import app
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, RegistryError, StateFileError
+from batchplane.files import UnsafeFileError
 from batchplane.images import Registry, _current
 from batchplane.images.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
+from batchplane.state import read_text
 from batchplane.terraform import history
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.registry_stub import registry_answering
@@ -138,13 +140,25 @@ def test_writing_the_lock_into_a_missing_folder_is_exit_5(tmp_path: Path) -> Non
     assert not (tmp_path / "gone").exists()
 
 
-def test_a_lock_the_kernel_cannot_read_is_exit_5_naming_the_read(tmp_path: Path) -> None:
-    # Reading /proc/self/mem from offset 0 is an I/O error for everyone, root included.
-    (tmp_path / LOCK_FILENAME).symlink_to("/proc/self/mem")
+def test_a_state_file_the_kernel_cannot_read_is_exit_5_naming_the_read() -> None:
+    # Reading /proc/self/mem from offset 0 is an I/O error for everyone, root included; it is a
+    # regular file to lstat, so the read itself is what fails.
+    mem = Path("/proc/self/mem")
     with pytest.raises(FileSystemError) as raised:
+        read_text(mem)
+    assert raised.value.exit_code == ExitCode.TOOL_FAILED
+    assert str(raised.value).startswith(f"cannot read {mem}: ")
+
+
+def test_a_lock_that_is_a_symlink_is_refused_unread(tmp_path: Path) -> None:
+    # A link could lead anywhere (and be written through later): batchplane keeps only plain files.
+    (tmp_path / LOCK_FILENAME).symlink_to("/proc/self/mem")
+    with pytest.raises(UnsafeFileError) as raised:
         read_lock(tmp_path)
     assert raised.value.exit_code == ExitCode.TOOL_FAILED
-    assert str(raised.value).startswith(f"cannot read {tmp_path / LOCK_FILENAME}: ")
+    assert str(raised.value) == (
+        f"refusing to read {tmp_path / LOCK_FILENAME}: it is a symlink (replace it with the file itself)"
+    )
 
 
 # --- history.jsonl ------------------------------------------------------------------

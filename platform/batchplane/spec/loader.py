@@ -117,11 +117,17 @@ def load_spec(path: Path, *, check_images: bool = True) -> Spec:
     """Read, validate and resolve a spec file; raise SpecError listing every problem."""
     label = path.name
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError([SpecProblem(str(path), None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([SpecProblem(str(path), None, "", f"cannot read: {exc}")]) from None
+    except OSError as exc:
+        raise SpecError([SpecProblem(str(path), None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        found = f"found byte 0x{data[exc.start]:02x}"
+        raise SpecError([SpecProblem(str(path), line, "", f"expected UTF-8 text, {found}")]) from None
     return parse_spec(text, path=path, label=label, check_images=check_images)
 
 
