@@ -14,15 +14,17 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from batchplane import scaffold
 from batchplane.cli.app import _Group
 from batchplane.cli.jobs import jobs_new
-from batchplane.errors import ExitCode
+from batchplane.errors import BatchplaneError, ExitCode
 from batchplane.images.lock import read_lock
 from batchplane.policy.findings import PolicyFailedError
 from batchplane.policy.gate import Request, run_check
-from batchplane.render import compare, render
-from batchplane.scaffold import NewJob, ScaffoldError, add_job, choose, new_job
+from batchplane.render import Changes, compare, render
+from batchplane.scaffold import transaction
+from batchplane.scaffold.choose import NewJob, ScaffoldError, choose
+from batchplane.scaffold.new_job import new_job
+from batchplane.scaffold.spec_edit import add_job
 from batchplane.spec import load_spec, parse_spec
 from tests.conftest import REPO
 
@@ -291,12 +293,12 @@ def test_a_name_too_long_for_iam_names_changes_nothing(repo: Path) -> None:
 def test_a_failure_while_writing_restores_everything(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot(repo)
 
-    def fail_half_way(root: Path, rendered: object, changes: scaffold.Changes) -> None:
+    def fail_half_way(root: Path, rendered: object, changes: Changes) -> None:
         target = root / changes.changed[0]
         target.write_bytes(b"half written")
         raise OSError("disk full")
 
-    monkeypatch.setattr(scaffold, "write", fail_half_way)
+    monkeypatch.setattr(transaction, "write", fail_half_way)
     with pytest.raises(OSError, match="disk full"):
         new_job(repo / "platform.yaml", "report-export")
 
@@ -310,7 +312,7 @@ def test_foreign_files_in_a_root_are_refused_before_anything_is_written(repo: Pa
     manifest.write_text('{"generated": []}\n', encoding="utf-8")
     before = snapshot(repo)
 
-    with pytest.raises(scaffold.BatchplaneError, match="refusing to overwrite"):
+    with pytest.raises(BatchplaneError, match="refusing to overwrite"):
         new_job(repo / "platform.yaml", "report-export")
 
     assert snapshot(repo) == before
