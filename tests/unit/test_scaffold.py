@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import glob
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
+from collections.abc import Iterator
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,7 @@ from batchplane.policy.gate import Request, run_check
 from batchplane.render import Changes, compare, render
 from batchplane.scaffold import transaction
 from batchplane.scaffold.choose import NewJob, ScaffoldError, choose
+from batchplane.scaffold.folder import TEMPLATE_DIR, TEMPLATES, image_files
 from batchplane.scaffold.new_job import new_job
 from batchplane.scaffold.spec_edit import add_job
 from batchplane.spec import load_spec, parse_spec
@@ -139,6 +144,42 @@ def test_the_scaffolded_image_has_the_shape_of_the_others(repo: Path) -> None:
     assert (image / "Dockerfile").read_text(encoding="utf-8") == dockerfile
     for name in (".dockerignore", "requirements.txt"):
         assert (image / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def _template_files(folder: Traversable, prefix: str = "") -> Iterator[str]:
+    for child in folder.iterdir():
+        if child.is_dir():
+            yield from _template_files(child, f"{prefix}{child.name}/")
+        else:
+            yield f"{prefix}{child.name}"
+
+
+def test_every_template_is_named_in_code_and_shipped_as_package_data() -> None:
+    named = [template for template, _ in TEMPLATES]
+    assert sorted(_template_files(TEMPLATE_DIR)) == sorted(named)
+    # What setuptools puts into the wheel: the package-data globs, expanded as it does (recursive glob).
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    package_root = REPO / "platform" / "batchplane"
+    shipped = {
+        path
+        for pattern in package_data["package-data"]["batchplane"]
+        for path in glob.glob(pattern, root_dir=package_root, recursive=True)
+    }
+    assert {f"scaffold/templates/{template}" for template in named} <= shipped
+
+
+def test_the_templates_are_filled_with_the_name_and_package() -> None:
+    files = image_files(NewJob(name="report-export", queue="q", interruptible=True, fargate=False, spot=True))
+
+    for path, text in files.items():
+        assert text == text.rstrip("\n") + "\n", path  # one final newline, as the files were written
+        assert not any(marker in text for marker in ("{{", "{%", "__NAME__", "__PACKAGE__")), path
+    assert files["README.md"].startswith("# report-export\n")
+    main = "import sys\n\nfrom report_export.job import main\n\nsys.exit(main())\n"
+    assert files["report_export/__main__.py"] == main
+    assert 'LOG = logging.getLogger("report-export")' in files["report_export/job.py"]
+    assert "COPY report_export/ /opt/job/report_export/" in files["Dockerfile"]
+    assert "from report_export.job import EXIT_AWS" in files["tests/test_report_export.py"]
 
 
 def test_the_scaffolded_image_unit_tests_pass(repo: Path) -> None:
