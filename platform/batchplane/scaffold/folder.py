@@ -2,7 +2,10 @@
 
 The Dockerfile, .dockerignore and requirements.txt are the other images' own, on purpose:
 one way to build every image (tests/unit/test_scaffold.py compares them). The templates
-are package data, read through importlib.resources so an installed wheel finds them.
+are package data, read through importlib.resources so an installed wheel finds them, and
+Jinja: ``{{ name }}`` is the job name, ``{{ package }}`` its Python package; a literal
+``{{``, ``{%`` or ``{#`` in a template needs Jinja's escaping. None is named with a
+leading dot (``dockerignore.j2``): setuptools' package-data globs skip hidden files.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ TEMPLATES = (
     ("tests/test_package.py.j2", "tests/test_{package}.py"),
 )
 """Each template and the path, relative to the image folder, of the file it becomes."""
-
 
 TEMPLATE_DIR = resources.files("batchplane.scaffold").joinpath("templates")
 
