@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.scaffold import new_job
+from batchplane.scaffold.new_job import new_job
 from tests.conftest import copy_example
 
 pytestmark = pytest.mark.integration

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import glob
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
+from collections.abc import Iterator
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pytest
@@ -14,15 +18,18 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from batchplane import scaffold
 from batchplane.cli.app import _Group
 from batchplane.cli.jobs import jobs_new
-from batchplane.errors import ExitCode
+from batchplane.errors import BatchplaneError, ExitCode
 from batchplane.images.lock import read_lock
 from batchplane.policy.findings import PolicyFailedError
 from batchplane.policy.gate import Request, run_check
-from batchplane.render import compare, render
-from batchplane.scaffold import NewJob, ScaffoldError, add_job, choose, new_job
+from batchplane.render import Changes, compare, render
+from batchplane.scaffold import transaction
+from batchplane.scaffold.choose import NewJob, ScaffoldError, choose
+from batchplane.scaffold.folder import TEMPLATE_DIR, TEMPLATES, image_files
+from batchplane.scaffold.new_job import new_job
+from batchplane.scaffold.spec_edit import add_job
 from batchplane.spec import load_spec, parse_spec
 from tests.conftest import REPO
 
@@ -137,6 +144,42 @@ def test_the_scaffolded_image_has_the_shape_of_the_others(repo: Path) -> None:
     assert (image / "Dockerfile").read_text(encoding="utf-8") == dockerfile
     for name in (".dockerignore", "requirements.txt"):
         assert (image / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def _template_files(folder: Traversable, prefix: str = "") -> Iterator[str]:
+    for child in folder.iterdir():
+        if child.is_dir():
+            yield from _template_files(child, f"{prefix}{child.name}/")
+        else:
+            yield f"{prefix}{child.name}"
+
+
+def test_every_template_is_named_in_code_and_shipped_as_package_data() -> None:
+    named = [template for template, _ in TEMPLATES]
+    assert sorted(_template_files(TEMPLATE_DIR)) == sorted(named)
+    # What setuptools puts into the wheel: the package-data globs, expanded as it does (recursive glob).
+    package_data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    package_root = REPO / "platform" / "batchplane"
+    shipped = {
+        path
+        for pattern in package_data["package-data"]["batchplane"]
+        for path in glob.glob(pattern, root_dir=package_root, recursive=True)
+    }
+    assert {f"scaffold/templates/{template}" for template in named} <= shipped
+
+
+def test_the_templates_are_filled_with_the_name_and_package() -> None:
+    files = image_files(NewJob(name="report-export", queue="q", interruptible=True, fargate=False, spot=True))
+
+    for path, text in files.items():
+        assert text == text.rstrip("\n") + "\n", path  # one final newline, as the files were written
+        assert not any(marker in text for marker in ("{{", "{%", "__NAME__", "__PACKAGE__")), path
+    assert files["README.md"].startswith("# report-export\n")
+    main = "import sys\n\nfrom report_export.job import main\n\nsys.exit(main())\n"
+    assert files["report_export/__main__.py"] == main
+    assert 'LOG = logging.getLogger("report-export")' in files["report_export/job.py"]
+    assert "COPY report_export/ /opt/job/report_export/" in files["Dockerfile"]
+    assert "from report_export.job import EXIT_AWS" in files["tests/test_report_export.py"]
 
 
 def test_the_scaffolded_image_unit_tests_pass(repo: Path) -> None:
@@ -291,12 +334,12 @@ def test_a_name_too_long_for_iam_names_changes_nothing(repo: Path) -> None:
 def test_a_failure_while_writing_restores_everything(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = snapshot(repo)
 
-    def fail_half_way(root: Path, rendered: object, changes: scaffold.Changes) -> None:
+    def fail_half_way(root: Path, rendered: object, changes: Changes) -> None:
         target = root / changes.changed[0]
         target.write_bytes(b"half written")
         raise OSError("disk full")
 
-    monkeypatch.setattr(scaffold, "write", fail_half_way)
+    monkeypatch.setattr(transaction, "write", fail_half_way)
     with pytest.raises(OSError, match="disk full"):
         new_job(repo / "platform.yaml", "report-export")
 
@@ -310,7 +353,7 @@ def test_foreign_files_in_a_root_are_refused_before_anything_is_written(repo: Pa
     manifest.write_text('{"generated": []}\n', encoding="utf-8")
     before = snapshot(repo)
 
-    with pytest.raises(scaffold.BatchplaneError, match="refusing to overwrite"):
+    with pytest.raises(BatchplaneError, match="refusing to overwrite"):
         new_job(repo / "platform.yaml", "report-export")
 
     assert snapshot(repo) == before

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console, local
+from batchplane import console, layout, local
 from batchplane.cli.options import JsonOption, LocalOption, OneEnvOption, SpecOption, known_environment, load, spec_path
 from batchplane.spec import Spec
 from batchplane.workflows import jobs
@@ -44,7 +44,7 @@ def jobs_new(
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold job_images/NAME and a spec entry that passes every check, then render."""
-    from batchplane.scaffold import new_job  # renders and gates: loaded only when used
+    from batchplane.scaffold.new_job import new_job  # renders and gates: loaded only when used
 
     result = new_job(
         spec_path(spec),
@@ -65,7 +65,8 @@ def jobs_new(
     for line in result.render_changes.lines():
         console.out.print(line)
     console.note(
-        f"next: edit job_images/{job.name}/{job.package}/job.py, grant what it calls under jobs.{job.name}.access, "
+        f"next: edit {layout.IMAGES_DIR}/{job.name}/{job.package}/job.py, "
+        f"grant what it calls under jobs.{job.name}.access, "
         f"then `batchplane up --env ENV --local` and `batchplane jobs submit {job.name} --env ENV --local --wait`"
     )
 
