@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from batchplane.policy import report
+from batchplane.policy import reports as report
 from batchplane.policy.findings import Finding, Outcome, Passed, WaiverStatus
 
 FINDINGS = (

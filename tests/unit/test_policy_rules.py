@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from batchplane.images.lock import ImageLock
-from batchplane.policy import report
+from batchplane.policy import reports as report
 from batchplane.policy.gate import unpinned_images
 from batchplane.policy.rules import RULE_IDS, evaluate
 from tests.unit.policy_support import base, pinned_lock, spec_from

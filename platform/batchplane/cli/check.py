@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from batchplane.cli.options import EnvOption, SpecOption, known_environments, load
-from batchplane.policy.emit import emit_and_enforce
+from batchplane.policy.emit import Destination, emit_and_enforce
 from batchplane.policy.findings import Severity
 from batchplane.policy.gate import Request, run_check
 
@@ -23,6 +23,8 @@ class ReportFormat(StrEnum):
     json = "json"
     sarif = "sarif"
     junit = "junit"
+    github = "github"
+    markdown = "markdown"
 
 
 class FailOn(StrEnum):
@@ -52,6 +54,10 @@ BaseOption = Annotated[
         help="Git revision to compare waivers with: each waiver added or widened since REF is a finding.",
     ),
 ]
+ShowWaivedOption = Annotated[
+    bool,
+    typer.Option("--show-waived", help="List waived findings too (text, github, markdown hide them by default)."),
+]
 FailOnOption = Annotated[
     FailOn, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
 ]
@@ -74,6 +80,7 @@ def check(
     spec_only: SpecOnlyOption = False,
     fail_on: FailOnOption = FailOn.low,
     base: BaseOption = None,
+    show_waived: ShowWaivedOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Policy gate: spec rules and Checkov over the rendered roots. Exit 4 on unwaived findings."""
@@ -85,4 +92,4 @@ def check(
         raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
     environments = list(dict.fromkeys(env)) if env else loaded.environments
     outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan, base=base))
-    emit_and_enforce(outcome, fmt.value, output, loaded.path, _SEVERITY[fail_on])
+    emit_and_enforce(outcome, Destination(fmt.value, output, show_waived), loaded.path, _SEVERITY[fail_on])

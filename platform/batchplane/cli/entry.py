@@ -24,7 +24,7 @@ from pathlib import Path
 
 from batchplane.errors import BatchplaneError, ExitCode
 from batchplane.policy.findings import SEVERITIES, Severity
-from batchplane.policy.report import FORMATS
+from batchplane.policy.reports import FORMATS
 
 _OPTIONS = {
     "--spec": "spec",
@@ -38,6 +38,8 @@ _OPTIONS = {
     "--base": "base",
 }
 
+_FLAGS = ("--show-waived",)
+
 
 @dataclass
 class SpecOnlyCheck:
@@ -49,6 +51,7 @@ class SpecOnlyCheck:
     output: Path | None = None
     fail_on: Severity = "low"
     base: str | None = None
+    show_waived: bool = False
 
 
 def parse_spec_only_check(argv: list[str]) -> SpecOnlyCheck | None:
@@ -59,6 +62,9 @@ def parse_spec_only_check(argv: list[str]) -> SpecOnlyCheck | None:
     rest = iter(argv[1:])
     for arg in rest:
         if arg == "--spec-only":
+            continue
+        if arg in _FLAGS:
+            found.show_waived = True
             continue
         if arg.startswith("--") and "=" in arg:
             flag, value = arg.split("=", 1)
@@ -88,7 +94,7 @@ def parse_spec_only_check(argv: list[str]) -> SpecOnlyCheck | None:
 
 def run_spec_only_check(options: SpecOnlyCheck) -> int | None:
     """Run the check and return its exit code; ``None`` hands the command to the full CLI."""
-    from batchplane.policy.emit import emit_and_enforce
+    from batchplane.policy.emit import Destination, emit_and_enforce
     from batchplane.policy.gate import Request, run_check
     from batchplane.spec import find_spec, load_spec
 
@@ -97,7 +103,8 @@ def run_spec_only_check(options: SpecOnlyCheck) -> int | None:
         return None  # the full CLI words the usage error
     environments = list(dict.fromkeys(options.envs)) or spec.environments
     outcome = run_check(spec, Request(environments, spec_only=True, base=options.base))
-    emit_and_enforce(outcome, options.fmt, options.output, spec.path, options.fail_on)
+    where = Destination(options.fmt, options.output, options.show_waived)
+    emit_and_enforce(outcome, where, spec.path, options.fail_on)
     return int(ExitCode.OK)
 
 

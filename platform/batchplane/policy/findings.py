@@ -112,6 +112,8 @@ class Outcome:
     """Verdicts on modules a root does not instantiate that a reviewed inline skip waives: never
     reported, but a plan that creates such a module anyway (local mode's stand-in network) takes
     its skips from here, as a plan scan cannot read comments."""
+    rule_severities: dict[str, Severity] = field(default_factory=dict)
+    """Each rule's declared severity, for reports that rate rules (SARIF) even where none failed."""
 
     def merged(self, other: Outcome) -> Outcome:
         return Outcome(
@@ -120,6 +122,7 @@ class Outcome:
             {**self.rule_titles, **other.rule_titles},
             (*self.waivers, *other.waivers),
             (*self.dormant_skips, *other.dormant_skips),
+            {**self.rule_severities, **other.rule_severities},
         )
 
     def summary(self) -> dict[str, int]:

@@ -425,4 +425,5 @@ def evaluate(spec: Spec, environments: list[str], lock: ImageLock) -> Outcome:
                     )
                 )
     titles = {rule.id: rule.title for rule in RULES}
-    return Outcome(tuple(sorted(findings)), tuple(sorted(passed)), titles)
+    severities = {rule.id: rule.severity for rule in RULES}
+    return Outcome(tuple(sorted(findings)), tuple(sorted(passed)), titles, rule_severities=severities)
