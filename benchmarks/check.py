@@ -57,7 +57,7 @@ def median(command: list[str], repeats: int, expect: tuple[int, ...] = (0,)) -> 
 
 def spec_only_in_process(repeats: int) -> float:
     """Load, rules, waivers and the JSON report, imports done: what the command itself costs."""
-    from batchplane.policy import report
+    from batchplane.policy import reports as report
     from batchplane.policy.gate import Request, run_check
     from batchplane.spec import load_spec
 
