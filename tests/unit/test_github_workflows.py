@@ -406,6 +406,14 @@ def test_unset_aws_variables_skip_the_plans_with_a_notice() -> None:
     assert "::notice title=plans skipped::" in script
 
 
+def test_one_required_check_says_whether_the_gate_and_every_plan_passed() -> None:
+    verdict = _workflow("policy.yml")["jobs"]["verdict"]
+
+    assert verdict["name"] == "policy verdict"
+    assert set(verdict["needs"]) == {"check", "changes", "plan"}
+    assert verdict["if"] == "${{ always() }}"
+
+
 def test_the_sticky_comment_carries_the_report() -> None:
     steps = _workflow("policy.yml")["jobs"]["comment"]["steps"]
     sticky = next(s for s in steps if str(s.get("uses", "")).startswith("marocchino/sticky-pull-request-comment@"))
