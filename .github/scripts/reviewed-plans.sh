@@ -6,6 +6,10 @@
 # deploys apply reviewed plans only. Writes to $GITHUB_OUTPUT: roots (space-separated, in the
 # order given; empty when COMMIT changes none), run (the policy run holding the plans), head-sha
 # and pull-request. Downloads nothing (the deploy job does, where it applies them).
+#
+# Run by hand (GITHUB_EVENT_NAME=workflow_dispatch), it first looks for a re-plan: a successful
+# policy.yml run dispatched on COMMIT itself (`gh workflow run policy.yml -f roots=...`), and
+# takes the roots among ROOT... that it planned. Otherwise, as after a merge.
 # Needs GH_TOKEN with actions: read and pull-requests: read.
 set -euo pipefail
 commit=${1:?usage: reviewed-plans.sh COMMIT BEFORE ROOT...}
@@ -13,6 +17,34 @@ before=${2:-}
 shift 2
 wanted=("$@")
 here=$(dirname "$0")
+
+has_plan() { # RUN NAME: whether the run holds that artifact, unexpired
+  [ "$(gh api "repos/$GITHUB_REPOSITORY/actions/runs/$1/artifacts?name=$2" \
+    --jq '[.artifacts[] | select(.expired | not)] | length')" != 0 ]
+}
+
+if [ "${GITHUB_EVENT_NAME:-}" = workflow_dispatch ]; then
+  run=$(gh api "repos/$GITHUB_REPOSITORY/actions/workflows/policy.yml/runs?event=workflow_dispatch&status=success&head_sha=$commit&per_page=1" \
+    --jq '.workflow_runs | first | .id // empty')
+  if [ -n "$run" ]; then
+    roots=()
+    for root in "${wanted[@]}"; do
+      if has_plan "$run" "batchplane-plan-$commit-$root"; then roots+=("$root"); fi
+    done
+    if [ "${#roots[@]}" -eq 0 ]; then
+      echo "::error title=no reviewed plan::the policy run $run dispatched on $commit planned none of: ${wanted[*]}. Run: gh workflow run policy.yml -f roots='${wanted[*]}' and review the plans in its summary, then run this again."
+      exit 1
+    fi
+    echo "re-planned on $commit by policy run $run: ${roots[*]}"
+    {
+      echo "roots=${roots[*]}"
+      echo "run=$run"
+      echo "head-sha=$commit"
+      echo "pull-request="
+    } >>"$GITHUB_OUTPUT"
+    exit 0
+  fi
+fi
 
 if [ -z "$before" ]; then # workflow_dispatch: what the commit itself changed
   before=$(git rev-parse --verify --quiet "$commit^1" || true)
@@ -45,8 +77,7 @@ fi
 
 for root in "${roots[@]}"; do
   name="batchplane-plan-$head_sha-$root"
-  count=$(gh api "repos/$GITHUB_REPOSITORY/actions/runs/$run/artifacts?name=$name" --jq '[.artifacts[] | select(.expired | not)] | length')
-  if [ "$count" = 0 ]; then
+  if ! has_plan "$run" "$name"; then
     echo "::error title=no reviewed plan::policy run $run of pull request #$number has no artifact $name (was $root planned? is it in BATCHPLANE_PLAN_ROLES? plans expire after 14 days). Re-run that policy run, review the plan in the pull request's comment, then re-run this deploy."
     exit 1
   fi

@@ -392,11 +392,17 @@ def test_plans_are_stored_per_head_commit_and_root_where_the_deploy_looks_for_th
     store = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
     finder = (GITHUB / "scripts" / "reviewed-plans.sh").read_text(encoding="utf-8")
 
-    assert store["with"]["name"] == "batchplane-plan-${{ github.event.pull_request.head.sha }}-${{ matrix.root }}"
+    assert (
+        store["with"]["name"]
+        == "batchplane-plan-${{ github.event.pull_request.head.sha || github.sha }}-${{ matrix.root }}"
+    )
     assert store["with"]["path"] == ".batchplane/plans/aws/${{ matrix.root }}/"
     assert store["with"]["include-hidden-files"] is True
     assert 'name="batchplane-plan-$head_sha-$root"' in finder
     assert "actions/workflows/policy.yml/runs?event=pull_request&status=success" in finder
+    # run by hand, a deploy takes a re-plan of its own commit (policy.yml dispatched on main)
+    assert "actions/workflows/policy.yml/runs?event=workflow_dispatch&status=success" in finder
+    assert "workflow_dispatch" in _triggers(_workflow("policy.yml"))
 
 
 def test_unset_aws_variables_skip_the_plans_with_a_notice() -> None:
