@@ -373,7 +373,8 @@ def test_pull_requests_are_gated_annotated_planned_without_the_lock_and_commente
     assert {("render", "--check"), ("check", "--format", "github")} <= lines
     assert ("check", "--format", "sarif", "--output", "batchplane.sarif") in lines
     assert ("plan", "--env", "X", "--no-lock") in lines
-    assert ("report", "pr", "--output", "comment.md") in lines
+    assert ("check", "--format", "json", "--output", "check.json") in lines
+    assert ("report", "pr", "--check", "check.json", "--output", "comment.md") in lines
     assert "pull_request" in _triggers(_workflow("policy.yml"))
 
 
