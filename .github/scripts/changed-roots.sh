@@ -3,7 +3,8 @@
 # Prints, one per line, the rendered roots (environments/<root>/) whose files differ between two
 # commits. `batchplane render --check` has proved that environments/ is what the spec renders, so
 # the rendered files say what changed, whatever caused it: the spec, an override,
-# images.lock.json. A change under modules/ touches every root; an unknown BASE (the first push of
+# images.lock.json (the source maps under .batchplane/ are not read by terraform and do not count).
+# A change under modules/ touches every root; an unknown BASE (the first push of
 # a branch) counts as every root. A removed root has nothing left to plan or apply.
 set -euo pipefail
 base=${1:-}
@@ -17,7 +18,9 @@ if [ -z "$base" ] || [ "$base" = 0000000000000000000000000000000000000000 ] \
 elif git diff --name-only "$base" "$head" -- modules | grep -q .; then
   changed=$(all_roots)
 else
-  changed=$(git diff --name-only "$base" "$head" -- environments | cut -d/ -f2)
+  # Not the bookkeeping under environments/*/.batchplane/: a spec edit moves the source map's
+  # line numbers in every root, which changes nothing terraform reads.
+  changed=$(git diff --name-only "$base" "$head" -- environments ':(exclude)environments/*/.batchplane/*' | cut -d/ -f2)
 fi
 for root in $changed; do
   if [ -d "environments/$root" ]; then echo "$root"; fi

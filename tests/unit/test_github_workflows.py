@@ -42,11 +42,6 @@ SCRIPTS = sorted((GITHUB / "scripts").glob("*.sh"))
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 PRE_COMMIT = REPO / ".pre-commit-config.yaml"
 
-# CLI names the workflows use that the CLI does not have yet (being added): a command line
-# refused for one of these is an expected failure, anything else a real one. Empty this list
-# (and the xfail goes with it) once they exist.
-PENDING_CLI_NAMES = ("--no-lock", "report", "pr")
-
 Command = tuple[str, ...]
 
 
@@ -283,13 +278,7 @@ def parse(args: Command) -> Context:
 
 @pytest.mark.parametrize(("where", "args"), COMMAND_LINES, ids=[f"{w}: {' '.join(a)}" for w, a in COMMAND_LINES])
 def test_every_command_line_is_one_the_cli_accepts(where: str, args: Command) -> None:
-    try:
-        parse(args)
-    except UsageError as error:
-        pending = [name for name in PENDING_CLI_NAMES if re.search(rf"(?<![\w-]){re.escape(name)}\b", str(error))]
-        if pending:
-            pytest.xfail(f"{where}: pending in the CLI: {', '.join(pending)} ({error})")
-        raise
+    parse(args)
 
 
 def test_the_command_lines_cover_the_flow() -> None:

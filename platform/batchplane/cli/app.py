@@ -25,6 +25,7 @@ from batchplane.cli.graph import graph
 from batchplane.cli.images import images_app
 from batchplane.cli.jobs import jobs_app
 from batchplane.cli.local import local_app
+from batchplane.cli.report import report_app
 from batchplane.cli.spec import render_command, schema, validate
 from batchplane.cli.terraform import apply, destroy, drift, output, plan
 from batchplane.cli.workflows import promote, up
@@ -116,6 +117,7 @@ app.command()(promote)
 app.command()(diff)
 app.command()(graph)
 app.add_typer(local_app, name="local")
+app.add_typer(report_app, name="report")
 
 
 def main() -> None:

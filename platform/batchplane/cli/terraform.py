@@ -86,6 +86,13 @@ def plan(
     env: EnvOption = None,
     every: AllOption = False,
     use_local: LocalOption = False,
+    lock: Annotated[
+        bool,
+        typer.Option(
+            "--lock/--no-lock",
+            help="Take the state lock (--no-lock: for read-only pull-request plans; apply always locks).",
+        ),
+    ] = True,
     spec: SpecOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -94,7 +101,7 @@ def plan(
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
         _lifecycle().refuse_unpinned(loaded, target.root)
-    results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json))
+    results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json), lock=lock)
     for result in results:
         if not as_json:
             _print_plan(result)

@@ -40,6 +40,7 @@ from batchplane.render.roots import SHARED_ROOT, has_shared_root, state_key
 from batchplane.spec.loader import Spec
 from batchplane.terraform.history import record_applied
 from batchplane.terraform.runner import Result, TerraformRunner
+from batchplane.terraform.summary import SUMMARY_FILE, write_summary
 
 PLAN_DIR = layout.PLANS_DIR
 PLAN_FILE = "batchplane.tfplan"
@@ -258,6 +259,7 @@ def plan(
     *,
     purpose: str = "apply",
     on_changes: Callable[[], object] | None = None,
+    lock: bool = True,
 ) -> PlanResult:
     """terraform plan to a saved plan file; its JSON and fingerprint are kept beside it.
 
@@ -265,6 +267,10 @@ def plan(
     apart so that it never replaces a plan someone reviewed. ``on_changes`` is
     called as soon as terraform says the plan changes something, before the
     plan's JSON is made (which takes seconds: the provider loads again).
+    ``lock=False`` plans without taking the state lock (``-lock=false``): what a
+    pull request's read-only plan role needs, and two pull requests planning one
+    environment then do not collide. A reviewable summary (``summary.json``) is
+    written beside the plan.
     """
     runner = TerraformRunner(target.workdir)
     directory = target.plan_dir if purpose == "apply" else target.plan_dir / purpose
@@ -279,6 +285,7 @@ def plan(
         "plan",
         input=False,
         no_color=IsFlagged,
+        lock=lock,
         lock_timeout="0s",
         out=str(plan_file),
         detailed_exitcode=IsFlagged,
@@ -290,6 +297,7 @@ def plan(
     document = json.loads(shown.stdout)
     plan_json = directory / PLAN_JSON
     plan_json.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_summary(directory, target.root, document)
     meta.write_text(json.dumps({"fingerprint": fingerprint(target), "root": target.root}) + "\n", encoding="utf-8")
     return PlanResult(target.root, target.local, changes_of(document), plan_json)
 
@@ -370,7 +378,7 @@ def refuse_broken_root(spec: Spec, root: str) -> None:
 
 
 def plan_and_gate(
-    spec: Spec, targets: list[Target], sink: LineSink | None = None, *, workers: int = 4
+    spec: Spec, targets: list[Target], sink: LineSink | None = None, *, workers: int = 4, lock: bool = True
 ) -> list[PlanResult]:
     """Init one by one, plan in parallel, then gate every plan that changes something.
 
@@ -394,7 +402,7 @@ def plan_and_gate(
 
         progress = sink if len(targets) == 1 else None
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-            results = list(pool.map(lambda t: plan(t, progress, on_changes=lambda: scan(t)), targets))
+            results = list(pool.map(lambda t: plan(t, progress, on_changes=lambda: scan(t), lock=lock), targets))
         for target, result in zip(targets, results, strict=True):
             if result.has_changes:
                 gate_plan(spec, target, result, roots=scans.get(target.root))
@@ -428,10 +436,18 @@ def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> No
     applied_record(target).unlink(missing_ok=True)
     try:
         _stream(runner, target, sink, "apply", str(plan_file), input=False, no_color=IsFlagged, lock_timeout="0s")
+    except ToolError as exc:
+        if "Saved plan is stale" in exc.detail:
+            raise ChangesPendingError(
+                f"the saved plan of {target.label} is stale: {target.root} changed since it was planned "
+                f"(another apply ran); nothing was applied. Plan again: `batchplane plan --env {target.root}`"
+            ) from None
+        raise
     finally:
         # A saved plan applies at most once: terraform refuses it afterwards anyway.
         meta_path.unlink(missing_ok=True)
         plan_file.unlink(missing_ok=True)
+        (target.plan_dir / SUMMARY_FILE).unlink(missing_ok=True)
     record_converged(target)
     if target.root != SHARED_ROOT:
         # The digests this root was rendered with (target_for checked it matches the lock): promote's evidence.
