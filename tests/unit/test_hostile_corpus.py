@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 from batchplane.cli.app import app
 from batchplane.errors import ExitCode
 from tests.conftest import copy_example
+from tests.fs_snapshot import Entry, entry
 
 runner = CliRunner()
 
@@ -422,22 +423,11 @@ def _make_outside(outside: Path) -> None:
         (outside / "null").symlink_to("/dev/null")
 
 
-Entry = tuple[int, int, int, int, bytes | str | None]
-
-
 def _world(outside: Path) -> dict[str, Entry]:
-    """Everything under ``outside`` and /dev/null, never following a link: type, inode, size, device, content."""
-    found: dict[str, Entry] = {}
+    """Everything under ``outside`` and /dev/null, never following a link; the time of last write
+    aside, which a write through a FIFO or a device rightly changes."""
     paths = [Path("/dev/null"), outside, *sorted(outside.rglob("*"))]
-    for path in paths:
-        info = path.lstat()
-        content: bytes | str | None = None
-        if stat.S_ISREG(info.st_mode):
-            content = path.read_bytes()
-        elif stat.S_ISLNK(info.st_mode):
-            content = os.readlink(path)
-        found[str(path)] = (stat.S_IFMT(info.st_mode), info.st_ino, info.st_size, info.st_rdev, content)
-    return found
+    return {str(path): (*entry(path)[:2], 0, *entry(path)[3:]) for path in paths}
 
 
 @pytest.fixture

@@ -19,25 +19,20 @@ import pytest
 from typer.testing import CliRunner
 
 from batchplane.cli.app import app
+from tests.fs_snapshot import Entry, entry
 
 runner = CliRunner()
 
-Snapshot = dict[str, tuple[int, int, int, int, bytes | str | None]]
+Snapshot = dict[str, Entry]
 
 
 def snapshot(top: Path) -> Snapshot:
-    """Every entry under ``top``, never following a symlink: (mode, inode, mtime, size, content or link target)."""
+    """Every entry under ``top``, never following a symlink."""
     found: Snapshot = {}
     for folder, dirs, files in os.walk(top):
         for name in [*dirs, *files]:
             path = Path(folder) / name
-            info = path.lstat()
-            content: bytes | str | None = None
-            if stat.S_ISREG(info.st_mode):
-                content = path.read_bytes()
-            elif stat.S_ISLNK(info.st_mode):
-                content = os.readlink(path)
-            found[str(path.relative_to(top))] = (info.st_mode, info.st_ino, info.st_mtime_ns, info.st_size, content)
+            found[str(path.relative_to(top))] = entry(path)
     return found
 
 
