@@ -6,7 +6,6 @@ Register with ``app.command()(check)``; parsing and printing only, the work is
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,23 +15,9 @@ from batchplane.cli.options import EnvOption, SpecOption, known_environments, lo
 from batchplane.policy.emit import emit_and_enforce
 from batchplane.policy.findings import Severity
 from batchplane.policy.gate import Request, run_check
+from batchplane.policy.report import ReportFormat
 
-
-class ReportFormat(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-
-
-class FailOn(StrEnum):
-    info = "info"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
+# The choices are the policy's own words (Literal types: findings.SEVERITIES, report.FORMATS).
 FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
@@ -53,26 +38,17 @@ BaseOption = Annotated[
     ),
 ]
 FailOnOption = Annotated[
-    FailOn, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
+    Severity, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
 ]
-
-
-_SEVERITY: dict[FailOn, Severity] = {
-    FailOn.info: "info",
-    FailOn.low: "low",
-    FailOn.medium: "medium",
-    FailOn.high: "high",
-    FailOn.critical: "critical",
-}
 
 
 def check(
     env: EnvOption = None,
-    fmt: FormatOption = ReportFormat.text,
+    fmt: FormatOption = "text",
     output: OutputOption = None,
     plan: PlanOption = None,
     spec_only: SpecOnlyOption = False,
-    fail_on: FailOnOption = FailOn.low,
+    fail_on: FailOnOption = "low",
     base: BaseOption = None,
     spec: SpecOption = None,
 ) -> None:
@@ -85,4 +61,4 @@ def check(
         raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
     environments = list(dict.fromkeys(env)) if env else loaded.environments
     outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan, base=base))
-    emit_and_enforce(outcome, fmt.value, output, loaded.path, _SEVERITY[fail_on])
+    emit_and_enforce(outcome, fmt, output, loaded.path, fail_on)

@@ -9,7 +9,7 @@ import io
 import json
 from collections.abc import Iterable
 from itertools import groupby
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from batchplane import __version__
 from batchplane.policy.findings import ALL_ENVIRONMENTS, Finding, Outcome, Severity, WaiverStatus, severity_rank
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 # Rich and ElementTree are imported by the formats that use them: `check --spec-only --format json`
 # is a pre-commit hook, and every import is start-up time.
 
-FORMATS = ("text", "json", "sarif", "junit")
+ReportFormat = Literal["text", "json", "sarif", "junit"]
+FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
+"""The words of ``--format``: :func:`render` writes each."""
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/acme/batchplane#policy-catalogue"
 
