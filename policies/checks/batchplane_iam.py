@@ -6,22 +6,24 @@ what it could not evaluate as text (``join("", ["*"])`` arrives as
 ``join(,['*'])``, a variable it could not resolve as ``var.x``); such text is
 never read as an action name, a principal or a policy ARN.
 
-Breadth is judged per action with policy_sentry's IAM catalogue (the one
-Checkov's own IAM checks use): a resource pattern that names every resource
-of every type an action acts on (``arn:aws:iam::111111111111:role/*`` for
-``iam:PassRole``, ``arn:aws:s3:::*/*`` for ``s3:GetObject``) is as broad as
-``*``.
+Breadth is judged per action with batchplane's IAM knowledge base
+(:mod:`batchplane.policy.iam`, the one the spec rules use: policy_sentry's
+catalogue, IAM's wildcard semantics): a resource pattern that names every
+resource of every type an action requires (``arn:aws:iam::111111111111:role/*``
+for ``iam:PassRole``, ``arn:aws:s3:::*/*`` for ``s3:GetObject``) is as broad as
+``*``. These checks run only inside batchplane's own process (its Checkov
+layer loads this directory), so the package is always importable here.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from policy_sentry.shared.iam_data import get_service_prefix_data
+from batchplane.policy.iam.catalogue import catalogue
+from batchplane.policy.iam.patterns import any_environment, covered_types, matches
 
 REFERENCE_PREFIXES = ("data.aws_iam_policy_document.", "${data.aws_iam_policy_document.")
 
@@ -102,65 +104,31 @@ def unevaluable_resource(resource: Any) -> bool:
     return not isinstance(resource, str) or with_placeholders(resource) is None
 
 
-# --- Breadth per action (policy_sentry's catalogue) ----------------------------
-
-_GENERIC_NAMES = ("zq0any0qz", "Q9.OTHER-NAME_7")  # two unrelated names: a pattern matching both matches all
-
-
-def _iam_pattern(pattern: str) -> re.Pattern[str]:
-    """IAM's resource wildcards: ``*`` any characters (``/`` and ``:`` too), ``?`` one."""
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern) + r"\Z")
-
-
-def _privileges(action: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The service's catalogue and the entries an action (with wildcards) names; empty for unknown ones."""
-    service, _, name = action.partition(":")
-    data = get_service_prefix_data(service.lower()) if service and "*" not in service and "?" not in service else {}
-    data = data if isinstance(data, dict) else {}
-    privileges: dict[str, Any] = data.get("privileges", {})
-    if "*" not in name and "?" not in name:
-        exact = data.get("privileges_lower_name", {}).get(name.lower())
-        return data, [privileges[exact]] if exact in privileges else []
-    return data, [p for key, p in privileges.items() if fnmatch.fnmatchcase(key.lower(), name.lower())]
-
-
-def _covers(resource: str, arn_format: str) -> bool:
-    """Whether a resource pattern names every resource of an ARN format (in its account and region)."""
-    if resource == "*":
-        return True
-    concrete = with_placeholders(resource)
-    if concrete is None or not concrete.startswith("arn:"):
-        return False  # a reference to one resource (or unevaluable, judged elsewhere)
-    parts, format_parts = concrete.split(":", 5), arn_format.split(":", 5)
-    if len(parts) < 6 or len(format_parts) < 6:
-        return False
-    if not _iam_pattern(parts[2]).match(format_parts[2]):
-        return False  # another service's ARN grants this action nothing
-    pattern = _iam_pattern(parts[5])
-    return all(pattern.match(re.sub(r"\$\{[^}]*\}", name, format_parts[5])) for name in _GENERIC_NAMES)
+# --- Breadth per action (batchplane's IAM knowledge base) ----------------------
 
 
 def every_resource(action: str, resources: Iterable[Any]) -> str | None:
     """Why ``action`` on ``resources`` reaches every resource it acts on, or None.
 
-    List-level actions are left alone (they name resources, they do not act on
-    them), and so are actions without resource types (they only take ``*``).
-    An action is broad when, for every resource type it requires, some
-    pattern names every resource of that type.
+    The HCL layer judges module code, which runs in environments it does not
+    name: a pattern's partition, region and account are read as any
+    (:func:`~batchplane.policy.iam.patterns.any_environment`). An action is
+    broad when, for every resource type it requires (each call names one of
+    each), some pattern covers every resource of that type. List-level actions
+    are left alone (they name resources, they do not act on them), and so are
+    actions without resource types (they only take ``*``). The spec rules
+    (``BP-IAM-002``) are stricter: one type is enough there.
     """
     patterns = [r for r in resources if isinstance(r, str)]
-    service, privileges = _privileges(action)
-    for privilege in privileges:
-        if privilege.get("access_level") == "List":
+    judged = [any_environment(text) for r in patterns if (text := with_placeholders(r)) is not None]
+    for found in catalogue().expand(action) or []:
+        if found.access_level == "List":
             continue
-        types = {k: v for k, v in privilege.get("resource_types", {}).items() if k}
-        required = {k for k, v in types.items() if v.get("required")} or set(types)
-        if not required:
-            continue
-        formats = [service["resources"][k]["arn"] for k in required if k in service.get("resources", {})]
-        if formats and all(any(_covers(p, f) for p in patterns) for f in formats):
-            names = ", ".join(sorted(required))
-            return f"{service.get('prefix', '')}:{privilege['privilege']} on every {names} ({', '.join(patterns)})"
+        required = set(found.required_types or found.resource_types)
+        covered = {rtype for rtype, _ in covered_types(found, judged, "aws", "", "")}
+        if required and required <= covered:
+            names = ", ".join(sorted(t.name for t in required))
+            return f"{found.name} on every {names} ({', '.join(patterns)})"
     return None
 
 
@@ -195,7 +163,7 @@ def problems_of_statement(
     if unevaluable:
         found.append(f"resources {unevaluable!r} cannot be evaluated")
     found += [f"wildcard action {a}" for a in action_list if a == "*" or a.endswith(":*")]
-    passes = [a for a in action_list if fnmatch.fnmatchcase("iam:passrole", a.lower())]
+    passes = [a for a in action_list if matches(a.lower(), "iam:passrole")]
     if passes and any(known_later(r) for r in resource_list):
         found.append("iam:PassRole on unresolved resources cannot be evaluated")
     for action in action_list:

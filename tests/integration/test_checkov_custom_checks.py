@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from batchplane.policy.checkov.adapter import CHECKS_DIR, expected_custom_ids, load_custom_checks, prepare_environment
+from batchplane.policy.checkov.runtime import CHECKS_DIR, expected_custom_ids, load_custom_checks, prepare_environment
 from tests.conftest import REPO
 
 FIXTURES = REPO / "policies" / "fixtures"

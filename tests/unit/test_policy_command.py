@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
+import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
 
 from batchplane.cli.app import _Group
 from batchplane.cli.check import check
+from batchplane.policy.findings import SEVERITIES
+from batchplane.policy.reports import FORMATS
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.policy_support import write_spec
 
@@ -56,6 +59,24 @@ def test_fail_on_above_the_finding_exits_0(tmp_path: Path) -> None:
     spec.write_text(yaml.safe_dump(doc, sort_keys=False))
     result = runner.invoke(_app(), ["check", "--spec-only", "-e", "dev", "--fail-on", "medium", "--spec", str(spec)])
     assert result.exit_code == 0, result.output
+
+
+def test_the_options_choices_are_the_policys_severities_and_formats() -> None:
+    hints = get_type_hints(check, include_extras=True)
+    assert get_args(get_args(hints["fail_on"])[0]) == SEVERITIES
+    assert get_args(get_args(hints["fmt"])[0]) == FORMATS
+
+
+@pytest.mark.parametrize(("option", "value"), [*(("--fail-on", s) for s in SEVERITIES), *(("-f", f) for f in FORMATS)])
+def test_every_word_of_the_vocabulary_is_accepted(option: str, value: str) -> None:
+    result = runner.invoke(_app(), ["check", "--spec-only", option, value, "--spec", str(EXAMPLE_SPEC)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("option", "value"), [("--fail-on", "severe"), ("-f", "html"), ("--fail-on", "High")])
+def test_a_word_outside_the_vocabulary_is_a_usage_error(option: str, value: str) -> None:
+    result = runner.invoke(_app(), ["check", "--spec-only", option, value, "--spec", str(EXAMPLE_SPEC)])
+    assert result.exit_code == 2
 
 
 def test_an_invalid_spec_exits_3(tmp_path: Path) -> None:

@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 
 from batchplane.images.lock import ImageLock
-from batchplane.policy.checkov.adapter import SourceMap
+from batchplane.policy.checkov.sourcemap import SourceMap
 from batchplane.policy.findings import Outcome
-from batchplane.policy.grants import check_plan, compare, covers, expected_env, expected_shared
+from batchplane.policy.grants import check_plan
+from batchplane.policy.grants.comparison import compare
+from batchplane.policy.grants.expected import expected_env, expected_shared
+from batchplane.policy.grants.statements import covers
 from batchplane.render.roots import env_sourcemap
 from tests.unit.policy_support import base, spec_from
 

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from batchplane.policy import iam
-from batchplane.policy.iam import Grant, covers_every, judge
+from batchplane.policy.checkov.runtime import CHECKS_DIR
+from batchplane.policy.iam import catalogue as knowledge
+from batchplane.policy.iam.catalogue import catalogue, load_catalogue
+from batchplane.policy.iam.patterns import covers_every, matches
+from batchplane.policy.iam.risks import Grant, Risk, grants_from_document, judge
+from tests.conftest import REPO
 
 REGION = "eu-west-1"
 ACCOUNT = "111111111111"
 
 
-def _rules(*statements: Grant) -> dict[str, iam.Risk]:
+def _rules(*statements: Grant) -> dict[str, Risk]:
     risks = judge(list(statements), REGION, ACCOUNT)
     return {r.rule: r for r in risks}
 
@@ -28,32 +34,32 @@ def _allow(actions: tuple[str, ...], resources: tuple[str, ...]) -> Grant:
 
 
 def test_a_service_wildcard_expands_to_the_real_actions() -> None:
-    names = {a.name for a in iam.catalogue().expand("s3:Get*") or []}
+    names = {a.name for a in catalogue().expand("s3:Get*") or []}
     assert {"s3:GetObject", "s3:GetBucketPolicy"} <= names
     assert "s3:PutObject" not in names
 
 
 def test_star_expands_to_every_action_of_every_service() -> None:
-    actions = iam.catalogue().expand("*") or []
+    actions = catalogue().expand("*") or []
     assert len(actions) > 10000
     assert {a.name.split(":")[0] for a in actions} >= {"s3", "iam", "ec2", "batch"}
 
 
 def test_action_names_match_in_any_case() -> None:
-    [action] = iam.catalogue().expand("S3:getobject") or []
+    [action] = catalogue().expand("S3:getobject") or []
     assert action.name == "s3:GetObject"
 
 
 def test_a_question_mark_matches_one_character() -> None:
-    assert [a.name for a in iam.catalogue().expand("iam:PassRol?") or []] == ["iam:PassRole"]
+    assert [a.name for a in catalogue().expand("iam:PassRol?") or []] == ["iam:PassRole"]
 
 
 def test_a_typo_expands_to_nothing() -> None:
-    assert iam.catalogue().expand("s3:GetObjekt") == []
+    assert catalogue().expand("s3:GetObjekt") == []
 
 
 def test_function_call_text_is_not_an_action_name() -> None:
-    assert iam.catalogue().expand('join("", ["*"])') is None
+    assert catalogue().expand('join("", ["*"])') is None
 
 
 def test_access_levels_come_from_policy_sentry() -> None:
@@ -62,14 +68,14 @@ def test_access_levels_come_from_policy_sentry() -> None:
     for name in ("s3:GetObject", "iam:PassRole", "dynamodb:PutItem", "s3:ListBucket"):
         service, action = name.split(":")
         [expected, *_] = get_action_data(service, action)[service]
-        assert iam.catalogue().lookup(name) == iam.catalogue().lookup(name.upper())
-        found = iam.catalogue().lookup(name)
+        assert catalogue().lookup(name) == catalogue().lookup(name.upper())
+        found = catalogue().lookup(name)
         assert found is not None
         assert found.access_level == expected["access_level"]
 
 
 def test_actions_without_a_resource_type_have_none_in_the_catalogue() -> None:
-    action = iam.catalogue().lookup("cloudwatch:PutMetricData")
+    action = catalogue().lookup("cloudwatch:PutMetricData")
     assert action is not None
     assert action.resource_types == ()
 
@@ -215,6 +221,13 @@ def test_not_resource_is_judged_as_every_resource() -> None:
     assert "BP-IAM-004" in rules
 
 
+def test_each_reason_a_statement_cannot_be_judged_is_a_critical_bp_iam_006() -> None:
+    grant = Grant("Allow", ("s3:GetObjekt",), ("iam:*",), ("*",), ("arn:aws:s3:::bucket",))
+    unjudgeable = [r for r in judge([grant], REGION, ACCOUNT) if r.rule == "BP-IAM-006"]
+    assert [r.message.split()[0] for r in unjudgeable] == ["NotAction", "NotResource", "'s3:GetObjekt':"]
+    assert {(r.kind, r.severity, r.statements) for r in unjudgeable} == {("unknown-action", "critical", (0,))}
+
+
 def test_deny_statements_add_no_risk() -> None:
     assert judge([Grant("Deny", ("*",), resources=("*",))], REGION, ACCOUNT) == []
 
@@ -234,14 +247,14 @@ def test_well_scoped_grants_have_no_risk() -> None:
 
 def test_a_policy_document_is_read_with_its_not_lists() -> None:
     document = {"Statement": {"Effect": "Allow", "NotAction": "s3:*", "Resource": ["*"]}}
-    assert iam.grants_from_document(document) == [Grant("Allow", (), ("s3:*",), ("*",), ())]
+    assert grants_from_document(document) == [Grant("Allow", (), ("s3:*",), ("*",), ())]
 
 
 # --- the catalogue cache ------------------------------------------------------------------
 
 
 def test_the_catalogue_is_cached_once_and_records_its_sources(tmp_path: Path) -> None:
-    catalogue = iam.load_catalogue(tmp_path)
+    catalogue = load_catalogue(tmp_path)
     [cached] = tmp_path.glob("iam-catalogue-*.json")
     source = json.loads(cached.read_bytes().partition(b"\n")[0])["source"]
     database = Path(source["iam_definition"])
@@ -250,28 +263,28 @@ def test_the_catalogue_is_cached_once_and_records_its_sources(tmp_path: Path) ->
 
 
 def test_a_cached_catalogue_is_read_without_rebuilding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    iam.load_catalogue(tmp_path)
+    load_catalogue(tmp_path)
 
     def rebuild() -> None:
         raise AssertionError("rebuilt a valid cache")
 
-    monkeypatch.setattr(iam, "build_catalogue_data", rebuild)
-    assert iam.load_catalogue(tmp_path).lookup("iam:PassRole") is not None
+    monkeypatch.setattr(knowledge, "build_catalogue_data", rebuild)
+    assert load_catalogue(tmp_path).lookup("iam:PassRole") is not None
 
 
 def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
-    iam.load_catalogue(tmp_path)
+    load_catalogue(tmp_path)
     [cached] = tmp_path.glob("iam-catalogue-*.json")
     whole = cached.read_bytes()
     cached.write_bytes(whole[: len(whole) // 2])  # an interrupted copy, say
-    assert iam.load_catalogue(tmp_path).lookup("s3:GetObject") is not None
+    assert load_catalogue(tmp_path).lookup("s3:GetObject") is not None
     assert cached.read_bytes() == whole
 
 
 def test_an_unwritable_cache_directory_still_gives_a_catalogue(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    assert iam.load_catalogue(blocked / "cache").lookup("s3:GetObject") is not None
+    assert load_catalogue(blocked / "cache").lookup("s3:GetObject") is not None
 
 
 @pytest.mark.parametrize(
@@ -289,4 +302,54 @@ def test_an_unwritable_cache_directory_still_gives_a_catalogue(tmp_path: Path) -
     ],
 )
 def test_iam_wildcards_match_like_iam(pattern: str, text: str, expected: bool) -> None:
-    assert iam.matches(pattern, text) is expected
+    assert matches(pattern, text) is expected
+
+
+# --- the custom Checkov checks judge breadth with the same knowledge ------------------------
+
+
+def _checks_iam() -> ModuleType:
+    """policies/checks/batchplane_iam.py, as Checkov's loader finds it (a plain file of that directory)."""
+    spec = importlib.util.spec_from_file_location("batchplane_iam", REPO / CHECKS_DIR / "batchplane_iam.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("iam:PassRole", "*"),
+        ("iam:PassRole", "arn:aws:iam::111111111111:role/*"),
+        ("s3:GetObject", "arn:aws:s3:::*/*"),
+        ("s3:GetObject", "arn:*"),  # every ARN at all: the checks' own matcher used to miss it
+        ("dynamodb:PutItem", "arn:aws:dynamodb:*:*:table/?*"),
+        ("ec2:RunInstances", "arn:aws:ec2:eu-west-1:111111111111:*/*"),
+    ],
+)
+def test_what_the_knowledge_base_calls_every_resource_fails_the_custom_checks(action: str, resource: str) -> None:
+    assert {"BP-IAM-002", "BP-IAM-004"} & set(_rules(_allow((action,), (resource,))))
+    assert _checks_iam().every_resource(action, [resource]) is not None
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("iam:PassRole", "arn:aws:iam::111111111111:role/batch/job"),
+        ("s3:GetObject", "arn:aws:s3:::bucket/prefix/*"),
+        ("s3:GetObject", "arn:${data.aws_partition.current.partition}:s3:::acme-input/*"),
+        ("logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:111111111111:log-group:*"),
+    ],
+)
+def test_what_the_knowledge_base_calls_scoped_passes_the_custom_checks(action: str, resource: str) -> None:
+    assert _checks_iam().every_resource(action, [resource]) is None
+
+
+def test_the_custom_checks_want_every_required_type_where_the_spec_rules_want_one() -> None:
+    # Module code may launch instances of its own (CKV_BP_1's pass_run_instances_on_new_instances_only);
+    # a spec's job role may not.
+    grant = ("ec2:RunInstances",), ("arn:aws:ec2:eu-west-1:111111111111:instance/*",)
+    assert "BP-IAM-002" in _rules(_allow(*grant))
+    assert _checks_iam().every_resource(grant[0][0], list(grant[1])) is None

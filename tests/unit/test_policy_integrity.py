@@ -9,29 +9,27 @@ from pathlib import Path
 import pytest
 
 from batchplane.images.lock import ImageLock
-from batchplane.policy.checkov.adapter import INLINE_SKIP, carry_inline_skips, without_absent_modules
+from batchplane.policy.checkov.filters import INLINE_SKIP, carry_inline_skips, without_absent_modules
 from batchplane.policy.findings import Finding, Outcome, Passed
-from batchplane.policy.integrity import (
+from batchplane.policy.integrity import check_named_roots, check_roots
+from batchplane.policy.integrity.configuration import loads_only_rendered, rendered_names, reserved, terraform_loads
+from batchplane.policy.integrity.findings import (
     DIFFERS_ID,
     MODULE_SOURCE_ID,
-    REGENERATE,
     RESERVED_ID,
     SYMLINK_ID,
     UNDECLARED_ID,
     UNREADABLE_ID,
+)
+from batchplane.policy.integrity.modules import (
+    REGENERATE,
     check_modules,
-    check_named_roots,
-    check_roots,
     known_modules,
-    loads_only_rendered,
     module_digests,
-    rendered_names,
-    reserved,
     reviewed,
-    source_problem,
-    terraform_loads,
     write_known_modules,
 )
+from batchplane.policy.integrity.sources import source_problem
 from batchplane.render.roots import render_env_root, render_shared_root, static_main_tf
 from batchplane.render.tree import compare, render, write
 from batchplane.spec.loader import Spec, load_spec

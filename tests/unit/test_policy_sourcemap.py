@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.policy.checkov.adapter import (
-    INLINE_SKIP,
-    SourceMap,
-    carry_inline_skips,
-    expected_custom_ids,
-    plain_address,
-    without_absent_modules,
-)
+from batchplane.policy.checkov.filters import INLINE_SKIP, carry_inline_skips, plain_address, without_absent_modules
+from batchplane.policy.checkov.runtime import expected_custom_ids
+from batchplane.policy.checkov.sourcemap import SourceMap
 from batchplane.policy.findings import Finding, Outcome, Passed
 from batchplane.render.roots import static_main_tf
 from tests.conftest import REPO

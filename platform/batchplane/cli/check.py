@@ -6,7 +6,6 @@ Register with ``app.command()(check)``; parsing and printing only, the work is
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,25 +15,9 @@ from batchplane.cli.options import EnvOption, SpecOption, known_environments, lo
 from batchplane.policy.emit import Destination, emit_and_enforce
 from batchplane.policy.findings import Severity
 from batchplane.policy.gate import Request, run_check
+from batchplane.policy.reports import ReportFormat
 
-
-class ReportFormat(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    junit = "junit"
-    github = "github"
-    markdown = "markdown"
-
-
-class FailOn(StrEnum):
-    info = "info"
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
+# The choices are the policy's own words (Literal types: findings.SEVERITIES, report.FORMATS).
 FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
@@ -59,26 +42,17 @@ ShowWaivedOption = Annotated[
     typer.Option("--show-waived", help="List waived findings too (text, github, markdown hide them by default)."),
 ]
 FailOnOption = Annotated[
-    FailOn, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
+    Severity, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
 ]
-
-
-_SEVERITY: dict[FailOn, Severity] = {
-    FailOn.info: "info",
-    FailOn.low: "low",
-    FailOn.medium: "medium",
-    FailOn.high: "high",
-    FailOn.critical: "critical",
-}
 
 
 def check(
     env: EnvOption = None,
-    fmt: FormatOption = ReportFormat.text,
+    fmt: FormatOption = "text",
     output: OutputOption = None,
     plan: PlanOption = None,
     spec_only: SpecOnlyOption = False,
-    fail_on: FailOnOption = FailOn.low,
+    fail_on: FailOnOption = "low",
     base: BaseOption = None,
     show_waived: ShowWaivedOption = False,
     spec: SpecOption = None,
@@ -92,4 +66,4 @@ def check(
         raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
     environments = list(dict.fromkeys(env)) if env else loaded.environments
     outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan, base=base))
-    emit_and_enforce(outcome, Destination(fmt.value, output, show_waived), loaded.path, _SEVERITY[fail_on])
+    emit_and_enforce(outcome, Destination(fmt, output, show_waived), loaded.path, fail_on)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, get_args
 
 from batchplane.errors import BatchplaneError, ExitCode
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+"""Lowest first: the words of ``--fail-on`` and of every report."""
 
 ALL_ENVIRONMENTS = "*"
 """The environment of findings that concern the spec as a whole (waivers)."""
@@ -22,6 +23,10 @@ def severity_rank(severity: Severity) -> int:
 def raised(severity: Severity, steps: int = 1) -> Severity:
     """A severity ``steps`` levels higher, capped at critical."""
     return SEVERITIES[min(severity_rank(severity) + steps, len(SEVERITIES) - 1)]
+
+
+_FINDING_FIELDS = ("id", "severity", "environment", "address", "spec_path", "line", "message", "waived")
+"""A finding's JSON members, in the documented order."""
 
 
 @dataclass(frozen=True, order=True)
@@ -40,16 +45,7 @@ class Finding:
 
     def as_dict(self) -> dict[str, object]:
         """The JSON form: exactly the documented field names."""
-        return {
-            "id": self.id,
-            "severity": self.severity,
-            "environment": self.environment,
-            "address": self.address,
-            "spec_path": self.spec_path,
-            "line": self.line,
-            "message": self.message,
-            "waived": self.waived,
-        }
+        return {name: getattr(self, name) for name in _FINDING_FIELDS}
 
     def waive(self, reason: str) -> Finding:
         return replace(self, waived=True, waiver_reason=reason)

@@ -9,6 +9,7 @@ from pathlib import Path
 from batchplane.images.lock import ImageLock, read_lock
 from batchplane.policy import rules
 from batchplane.policy.findings import Finding, Outcome
+from batchplane.policy.rules.images import PINNED_IMAGES_ID
 from batchplane.policy.waiver_base import read_base_waivers
 from batchplane.policy.waivers import apply_waivers
 from batchplane.spec.loader import Spec
@@ -38,7 +39,7 @@ def scan_roots(spec: Spec, environments: list[str]) -> Outcome:
     from batchplane.policy.integrity import check_roots
 
     intact = check_roots(spec, environments)
-    from batchplane.policy.checkov.adapter import scan_roots as scan  # imports checkov: seconds
+    from batchplane.policy.checkov.scan import scan_roots as scan  # imports checkov: seconds
 
     return intact.merged(scan(spec, environments))
 
@@ -54,9 +55,9 @@ def run_check(spec: Spec, request: Request, *, roots: Outcome | None = None) -> 
         # Pinning is judged where it matters: `plan`/`apply` of a production tier refuse unpinned
         # images (unpinned_images) and the plan gate reports them. A fresh platform cannot pin
         # before its first build and promote, so a plain `check` does not report BP-IMG-001.
-        outcome = replace(outcome, findings=tuple(f for f in outcome.findings if f.id != rules.PINNED_IMAGES_ID))
+        outcome = replace(outcome, findings=tuple(f for f in outcome.findings if f.id != PINNED_IMAGES_ID))
     if not request.spec_only:
-        from batchplane.policy.checkov.adapter import scan_plan  # imports checkov: seconds, so only when needed
+        from batchplane.policy.checkov.scan import scan_plan  # imports checkov: seconds, so only when needed
 
         scanned = roots if roots is not None else scan_roots(spec, request.environments)
         outcome = outcome.merged(scanned)
@@ -85,4 +86,4 @@ def unpinned_images(spec: Spec, environment: str) -> list[Finding]:
     unpinned image into a production environment.
     """
     outcome = rules.evaluate(spec, [environment], read_lock(spec.root))
-    return [f for f in outcome.findings if f.id == rules.PINNED_IMAGES_ID]
+    return [f for f in outcome.findings if f.id == PINNED_IMAGES_ID]

@@ -209,7 +209,7 @@ def cache_path(directory: Path | None = None) -> Path | None:
     """The clean-verdict cache of the installed detect-secrets and this configuration; None when not installed."""
     import importlib.util
 
-    from batchplane.policy.iam import cache_dir
+    from batchplane.policy.iam.catalogue import cache_dir
 
     found = importlib.util.find_spec("detect_secrets")  # locates the package without importing it
     if found is None or not found.submodule_search_locations:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from batchplane.policy.checkov.severity import CRITICAL_CHECKOV_IDS
 from batchplane.policy.findings import (
     ALL_ENVIRONMENTS,
     Finding,
@@ -55,10 +56,6 @@ TITLES = {
     NEW_ID: "No waiver added or widened since the base revision (check --base)",
 }
 
-CRITICAL_CHECKOV_IDS = frozenset({"CKV_BP_1", "CKV_BP_2", "CKV_BP_4", "CKV_BP_5", "CKV_BP_7"})
-"""Custom Checkov checks of severity critical (checkov_adapter's table; a unit test keeps the two equal).
-
-Kept here so that ``check --spec-only`` can refuse their waivers without importing the Checkov layer."""
 CRITICAL_PREFIXES = ("BP-TF-", "BP-PLAN-")
 """The gate's own fail-closed families (root integrity and scan, the plan's grants against the spec).
 

@@ -20,13 +20,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Literal, get_args
 
 from batchplane.policy.findings import ALL_ENVIRONMENTS, Finding, Outcome, severity_rank
 
 # Rich and ElementTree are imported by the formats that use them: `check --spec-only --format json`
 # is a pre-commit hook, and every import is start-up time.
 
-FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
+ReportFormat = Literal["text", "json", "sarif", "junit", "github", "markdown"]
+FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
+"""The words of ``--format``: :func:`render` writes each."""
 
 
 @dataclass(frozen=True)
