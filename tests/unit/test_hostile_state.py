@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 from batchplane import local
 from batchplane.cli.app import app
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, RegistryError, StateFileError
-from batchplane.images import Registry, _current
 from batchplane.images.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.pipeline import _current
+from batchplane.images.registry import Registry
 from batchplane.terraform import history
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.registry_stub import registry_answering
