@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,14 +40,9 @@ class ImageResult:
     repository: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "image": self.name,
-            "action": self.action,
-            "tag": self.tag,
-            "digest": self.digest,
-            "source_hash": self.source_hash,
-            "repository": self.repository,
-        }
+        document = asdict(self)
+        document["image"] = document.pop("name")
+        return document
 
 
 def _current(registry: Registry, repository: str, entry: LockEntry | None, source: ImageSource) -> bool:

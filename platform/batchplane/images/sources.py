@@ -29,12 +29,6 @@ from batchplane.spec.loader import Spec
 ALWAYS_IGNORED = ("**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.ruff_cache", "**/.mypy_cache")
 
 
-class UnknownImageError(BatchplaneError):
-    """An image name that is no folder under job_images/."""
-
-    exit_code = ExitCode.USAGE
-
-
 @dataclass(frozen=True)
 class ImageSource:
     """One job image folder and what its build depends on."""
@@ -78,6 +72,12 @@ def _context_files(directory: Path) -> tuple[str, ...]:
         patterns += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     included = exclude_paths(str(directory), patterns)
     return tuple(sorted(p for p in included if (directory / p).is_file()))
+
+
+class UnknownImageError(BatchplaneError):
+    """An image name that is no folder under job_images/."""
+
+    exit_code = ExitCode.USAGE
 
 
 def sources(repo: Path, names: Iterable[str] | None = None) -> list[ImageSource]:

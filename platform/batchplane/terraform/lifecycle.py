@@ -50,12 +50,6 @@ APPLIED_DIR = layout.APPLIED_DIR
 LineSink = Callable[[str], None]
 
 
-class ApprovalRequiredError(BatchplaneError):
-    """A production tier was asked to change without explicit approval."""
-
-    exit_code = ExitCode.POLICY_FAILED
-
-
 @dataclass(frozen=True)
 class Target:
     """One root, where terraform runs for it, and how careful to be."""
@@ -415,6 +409,12 @@ def plan_and_gate(
         return results
     finally:
         scanner.shutdown(wait=False, cancel_futures=True)
+
+
+class ApprovalRequiredError(BatchplaneError):
+    """A production tier was asked to change without explicit approval."""
+
+    exit_code = ExitCode.POLICY_FAILED
 
 
 def needs_approval(spec: Spec, root: str) -> bool:

@@ -20,7 +20,7 @@ Every promoted image is recorded in the history (who, when, from, to, digest).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from batchplane import layout
@@ -50,7 +50,7 @@ class Move:
         return self.digest != self.previous
 
     def as_dict(self) -> dict[str, Any]:
-        return {"image": self.image, "digest": self.digest, "tag": self.tag, "previous": self.previous}
+        return asdict(self)
 
 
 @dataclass

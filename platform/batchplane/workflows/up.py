@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from batchplane import __version__, layout
@@ -56,17 +56,10 @@ class UpResult:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "environment": self.environment,
-            "local": self.local,
-            "rendered_files_changed": self.rendered,
-            "check": self.check,
-            "shared": self.shared,
-            "images": self.images,
-            "applied": self.applied,
-            "changes": self.changes,
-            "seconds": round(self.seconds, 1),
-        }
+        document = asdict(self)
+        document["rendered_files_changed"] = document.pop("rendered")
+        document["seconds"] = round(self.seconds, 1)
+        return document
 
 
 def checked_roots(spec: Spec, environment: str) -> list[str]:
