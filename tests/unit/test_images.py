@@ -16,10 +16,11 @@ import pytest
 from batchplane.errors import ExitCode, ToolError
 from batchplane.images import build
 from batchplane.images.build import context_tar, push
-from batchplane.images.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, with_entries, write_lock
+from batchplane.images.lock import ImageLock, LockEntry, read_lock, with_entries, write_lock
 from batchplane.images.pipeline import ImageResult, pin
 from batchplane.images.registry import Registry, registry_for
 from batchplane.images.sources import ImageSource, UnknownImageError, provenance, sources
+from batchplane.layout import LOCK_FILE
 from batchplane.render.roots import image_reference
 from batchplane.spec import load_spec
 from tests.conftest import REPO
@@ -466,7 +467,7 @@ def test_pin_records_pushed_digests_for_the_environment(tmp_path: Path) -> None:
     source_hash = "sha256:" + "01" * 32
     assert lock.entry("ingest", "dev") == LockEntry(digest=DIGEST, tag="git-abc1234", source_hash=source_hash)
     assert lock.entry("report", "dev") == LockEntry(digest=OTHER_DIGEST, tag="git-def5678", source_hash=source_hash)
-    assert [p.name for p in tmp_path.iterdir()] == [LOCK_FILENAME]
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_FILE]
 
 
 def test_pin_keeps_other_environments_and_images(tmp_path: Path) -> None:
@@ -481,7 +482,7 @@ def test_pin_keeps_other_environments_and_images(tmp_path: Path) -> None:
 
 def test_pinning_the_same_digests_again_leaves_the_lock_untouched(tmp_path: Path) -> None:
     pin(tmp_path, "dev", [_pushed("ingest", DIGEST)])
-    path = tmp_path / LOCK_FILENAME
+    path = tmp_path / LOCK_FILE
     before = path.read_bytes()
     os.utime(path, ns=(1, 1))  # a rewrite, even of the same bytes, would move the mtime
     assert pin(tmp_path, "dev", [_pushed("ingest", DIGEST)]) is False
@@ -490,7 +491,7 @@ def test_pinning_the_same_digests_again_leaves_the_lock_untouched(tmp_path: Path
 
 def test_images_that_were_only_built_are_not_pinned(tmp_path: Path) -> None:
     assert pin(tmp_path, "dev", [_pushed("ingest", None)]) is False
-    assert not (tmp_path / LOCK_FILENAME).exists()
+    assert not (tmp_path / LOCK_FILE).exists()
 
 
 def test_with_entries_records_for_one_environment_and_keeps_the_rest() -> None:

@@ -18,8 +18,6 @@ from batchplane.errors import FileSystemError
 from batchplane.files import atomic_write
 from batchplane.state import read_json
 
-LOCK_FILENAME = layout.LOCK_FILE
-
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
