@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from batchplane.images import Registry
+from batchplane.images.registry import Registry
 
 
 @contextmanager

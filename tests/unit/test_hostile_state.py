@@ -21,8 +21,10 @@ from batchplane import local
 from batchplane.cli.app import app
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, RegistryError, StateFileError
 from batchplane.files import UnsafeFileError
-from batchplane.images import Registry, _current
-from batchplane.images.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.pipeline import _current
+from batchplane.images.registry import Registry
+from batchplane.layout import LOCK_FILE
 from batchplane.state import read_text
 from batchplane.terraform import history
 from tests.conftest import EXAMPLE_SPEC
@@ -100,28 +102,28 @@ def _assert_clean(stderr: str) -> None:
     ],
 )
 def test_a_corrupt_lock_is_exit_3_at_its_line(repo: Path, content: bytes, located: str) -> None:
-    (repo / LOCK_FILENAME).write_bytes(content)
+    (repo / LOCK_FILE).write_bytes(content)
     code, _, stderr = _check(repo)
     assert code == ExitCode.SPEC_INVALID
-    assert f"{repo / LOCK_FILENAME}{located}" in stderr
+    assert f"{repo / LOCK_FILE}{located}" in stderr
     _assert_clean(stderr)
-    assert (repo / LOCK_FILENAME).read_bytes() == content  # never "repaired" behind the user's back
+    assert (repo / LOCK_FILE).read_bytes() == content  # never "repaired" behind the user's back
 
 
 def test_a_lock_that_is_a_folder_is_exit_3_naming_it(repo: Path) -> None:
-    (repo / LOCK_FILENAME).mkdir()
+    (repo / LOCK_FILE).mkdir()
     code, _, stderr = _check(repo)
     assert code == ExitCode.SPEC_INVALID
-    assert f"{repo / LOCK_FILENAME}: expected a file, found a folder" in stderr
+    assert f"{repo / LOCK_FILE}: expected a file, found a folder" in stderr
     _assert_clean(stderr)
 
 
 def test_render_reports_a_corrupt_lock_before_writing_anything(repo: Path) -> None:
-    (repo / LOCK_FILENAME).write_bytes(b"\xfe\xff")
+    (repo / LOCK_FILE).write_bytes(b"\xfe\xff")
     before = _snapshot(repo)
     result = runner.invoke(app, ["render", "--spec", str(repo / "platform.yaml")])
     assert result.exit_code == ExitCode.SPEC_INVALID
-    assert f"{repo / LOCK_FILENAME}:1: expected UTF-8" in result.stderr
+    assert f"{repo / LOCK_FILE}:1: expected UTF-8" in result.stderr
     _assert_clean(result.stderr)
     assert _snapshot(repo) == before
 
@@ -131,7 +133,7 @@ def test_writing_the_lock_where_the_file_system_refuses_is_exit_5_naming_path_an
     with pytest.raises(FileSystemError) as raised:
         write_lock(Path("/proc/self"), ImageLock())
     assert raised.value.exit_code == ExitCode.TOOL_FAILED
-    assert str(raised.value).startswith(f"cannot write /proc/self/{LOCK_FILENAME}: ")
+    assert str(raised.value).startswith(f"cannot write /proc/self/{LOCK_FILE}: ")
 
 
 def test_writing_the_lock_into_a_missing_folder_is_exit_5(tmp_path: Path) -> None:
@@ -152,12 +154,12 @@ def test_a_state_file_the_kernel_cannot_read_is_exit_5_naming_the_read() -> None
 
 def test_a_lock_that_is_a_symlink_is_refused_unread(tmp_path: Path) -> None:
     # A link could lead anywhere (and be written through later): batchplane keeps only plain files.
-    (tmp_path / LOCK_FILENAME).symlink_to("/proc/self/mem")
+    (tmp_path / LOCK_FILE).symlink_to("/proc/self/mem")
     with pytest.raises(UnsafeFileError) as raised:
         read_lock(tmp_path)
     assert raised.value.exit_code == ExitCode.TOOL_FAILED
     assert str(raised.value) == (
-        f"refusing to read {tmp_path / LOCK_FILENAME}: it is a symlink (replace it with the file itself)"
+        f"refusing to read {tmp_path / LOCK_FILE}: it is a symlink (replace it with the file itself)"
     )
 
 

@@ -13,10 +13,14 @@ from typing import Any
 
 import pytest
 
-from batchplane import images
 from batchplane.errors import ExitCode, ToolError
-from batchplane.images import ImageResult, Registry, UnknownImageError, context_tar, pin, provenance, sources
-from batchplane.images.lock import LOCK_FILENAME, ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images import build
+from batchplane.images.build import context_tar, push
+from batchplane.images.lock import ImageLock, LockEntry, read_lock, with_entries, write_lock
+from batchplane.images.pipeline import ImageResult, pin
+from batchplane.images.registry import Registry, registry_for
+from batchplane.images.sources import ImageSource, UnknownImageError, provenance, sources
+from batchplane.layout import LOCK_FILE
 from batchplane.render.roots import image_reference
 from batchplane.spec import load_spec
 from tests.conftest import REPO
@@ -45,7 +49,7 @@ def _image(repo: Path, name: str = "ingest", files: dict[str, str] | None = None
     return folder
 
 
-def _only(repo: Path, name: str = "ingest") -> images.ImageSource:
+def _only(repo: Path, name: str = "ingest") -> ImageSource:
     [source] = sources(repo, [name])
     return source
 
@@ -346,7 +350,7 @@ def test_outside_git_the_tag_comes_from_the_source_hash(tmp_path: Path, monkeypa
 
 
 def test_ecr_is_the_registry_of_the_first_environments_account() -> None:
-    registry = images.registry_for(load_spec(REPO / "platform.yaml"), None)
+    registry = registry_for(load_spec(REPO / "platform.yaml"), None)
     assert registry == Registry("111111111111.dkr.ecr.eu-west-1.amazonaws.com", "ecr", "eu-west-1", "111111111111")
     assert registry.repository("acme", "report") == "111111111111.dkr.ecr.eu-west-1.amazonaws.com/acme/report"
 
@@ -355,7 +359,7 @@ def test_ecr_in_another_account_and_in_china(tmp_path: Path) -> None:
     document = base()
     document["region"] = "cn-north-1"
     document["registry"] = {"type": "ecr", "account_id": "999999999999"}
-    registry = images.registry_for(spec_from(document, tmp_path), None)
+    registry = registry_for(spec_from(document, tmp_path), None)
     assert registry.host == "999999999999.dkr.ecr.cn-north-1.amazonaws.com.cn"
     assert (registry.kind, registry.account_id) == ("ecr", "999999999999")
 
@@ -363,12 +367,12 @@ def test_ecr_in_another_account_and_in_china(tmp_path: Path) -> None:
 def test_an_external_registry_is_pushed_to_at_its_url(tmp_path: Path) -> None:
     document = base()
     document["registry"] = {"type": "external", "url": "registry.example.com:5000/team"}
-    registry = images.registry_for(spec_from(document, tmp_path), None)
+    registry = registry_for(spec_from(document, tmp_path), None)
     assert (registry.host, registry.kind) == ("registry.example.com:5000/team", "external")
 
 
 def test_the_local_registry_replaces_the_specs_in_local_mode() -> None:
-    registry = images.registry_for(load_spec(REPO / "platform.yaml"), "127.0.0.1:5056")
+    registry = registry_for(load_spec(REPO / "platform.yaml"), "127.0.0.1:5056")
     assert (registry.host, registry.kind) == ("127.0.0.1:5056", "local")
     assert registry.repository("acme", "report") == "127.0.0.1:5056/acme/report"
 
@@ -379,7 +383,7 @@ def test_images_are_pushed_where_job_definitions_pull_them_from(tmp_path: Path, 
     document["registry"] = registry
     spec = spec_from(document, tmp_path)
     reference, _ = image_reference(spec.platform, ImageLock(), "ingest", "dev")
-    pushed = images.registry_for(spec, None).repository(spec.platform.name, "ingest")
+    pushed = registry_for(spec, None).repository(spec.platform.name, "ingest")
     assert reference == f"{pushed}:latest"
 
 
@@ -398,7 +402,7 @@ def test_images_are_pushed_where_job_definitions_pull_them_from(tmp_path: Path, 
     ],
 )
 def test_only_a_registry_that_does_not_answer_counts_as_unreachable(message: str, retried: bool) -> None:
-    assert images._unreachable(message) is retried
+    assert build._unreachable(message) is retried
 
 
 class _Engine:
@@ -421,31 +425,31 @@ PUSHED = [{"status": "Pushed"}, {"aux": {"Tag": "git-abc1234", "Digest": DIGEST,
 
 
 def test_a_push_returns_the_manifest_digest() -> None:
-    assert images.push(_Engine(PUSHED), LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None) == DIGEST
+    assert push(_Engine(PUSHED), LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None) == DIGEST
 
 
 def test_a_registry_that_does_not_answer_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "BACKOFF_SECONDS", 0)
+    monkeypatch.setattr(build, "BACKOFF_SECONDS", 0)
     engine = _Engine([{"error": "dial tcp 127.0.0.1:5056: connect: connection refused"}], PUSHED)
-    assert images.push(engine, LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None) == DIGEST
+    assert push(engine, LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None) == DIGEST
     assert engine.pushes == 2
 
 
 def test_a_registry_that_never_answers_fails_the_push_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "BACKOFF_SECONDS", 0)
-    engine = _Engine(*[ConnectionError("Connection refused")] * images.PUSH_ATTEMPTS)
+    monkeypatch.setattr(build, "BACKOFF_SECONDS", 0)
+    engine = _Engine(*[ConnectionError("Connection refused")] * build.PUSH_ATTEMPTS)
     with pytest.raises(ToolError) as raised:
-        images.push(engine, LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None)
-    assert engine.pushes == images.PUSH_ATTEMPTS
+        push(engine, LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None)
+    assert engine.pushes == build.PUSH_ATTEMPTS
     assert raised.value.exit_code == ExitCode.TOOL_FAILED
-    assert f"to the registry 127.0.0.1:5056 failed after {images.PUSH_ATTEMPTS} attempt(s)" in str(raised.value)
+    assert f"to the registry 127.0.0.1:5056 failed after {build.PUSH_ATTEMPTS} attempt(s)" in str(raised.value)
 
 
 def test_a_refused_push_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images, "BACKOFF_SECONDS", 0)
+    monkeypatch.setattr(build, "BACKOFF_SECONDS", 0)
     engine = _Engine([{"error": "denied: requested access to the resource is denied"}], PUSHED)
     with pytest.raises(ToolError, match="after 1 attempt"):
-        images.push(engine, LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None)
+        push(engine, LOCAL, "127.0.0.1:5056/acme/ingest", "git-abc1234", None)
     assert engine.pushes == 1
 
 
@@ -463,7 +467,7 @@ def test_pin_records_pushed_digests_for_the_environment(tmp_path: Path) -> None:
     source_hash = "sha256:" + "01" * 32
     assert lock.entry("ingest", "dev") == LockEntry(digest=DIGEST, tag="git-abc1234", source_hash=source_hash)
     assert lock.entry("report", "dev") == LockEntry(digest=OTHER_DIGEST, tag="git-def5678", source_hash=source_hash)
-    assert [p.name for p in tmp_path.iterdir()] == [LOCK_FILENAME]
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_FILE]
 
 
 def test_pin_keeps_other_environments_and_images(tmp_path: Path) -> None:
@@ -478,7 +482,7 @@ def test_pin_keeps_other_environments_and_images(tmp_path: Path) -> None:
 
 def test_pinning_the_same_digests_again_leaves_the_lock_untouched(tmp_path: Path) -> None:
     pin(tmp_path, "dev", [_pushed("ingest", DIGEST)])
-    path = tmp_path / LOCK_FILENAME
+    path = tmp_path / LOCK_FILE
     before = path.read_bytes()
     os.utime(path, ns=(1, 1))  # a rewrite, even of the same bytes, would move the mtime
     assert pin(tmp_path, "dev", [_pushed("ingest", DIGEST)]) is False
@@ -487,4 +491,18 @@ def test_pinning_the_same_digests_again_leaves_the_lock_untouched(tmp_path: Path
 
 def test_images_that_were_only_built_are_not_pinned(tmp_path: Path) -> None:
     assert pin(tmp_path, "dev", [_pushed("ingest", None)]) is False
-    assert not (tmp_path / LOCK_FILENAME).exists()
+    assert not (tmp_path / LOCK_FILE).exists()
+
+
+def test_with_entries_records_for_one_environment_and_keeps_the_rest() -> None:
+    kept = LockEntry(digest=OTHER_DIGEST, tag="git-0000000", source_hash="sha256:" + "02" * 32)
+    new = LockEntry(digest=DIGEST, tag="git-abc1234", source_hash="sha256:" + "01" * 32)
+    lock = ImageLock(images={"ingest": {"prod": kept, "dev": kept}, "report": {"dev": kept}})
+    updated = with_entries(lock, "dev", {"ingest": new, "export": new})
+    assert updated.images == {
+        "ingest": {"prod": kept, "dev": new},
+        "report": {"dev": kept},
+        "export": {"dev": new},
+    }
+    assert lock.entry("ingest", "dev") == kept  # the lock given is left as it was
+    assert with_entries(lock, "dev", {}) == lock

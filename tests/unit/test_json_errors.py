@@ -19,7 +19,7 @@ from batchplane import console
 from batchplane.cli import entry
 from batchplane.cli.app import app
 from batchplane.errors import ExitCode
-from batchplane.images.lock import LOCK_FILENAME
+from batchplane.layout import LOCK_FILE
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.policy_support import write_spec
 
@@ -119,7 +119,7 @@ def test_a_tool_failure_is_exit_5_in_json(spec: Path) -> None:
 
 
 def test_a_corrupt_state_file_is_located_in_json(spec: Path) -> None:
-    lock = spec.parent / LOCK_FILENAME
+    lock = spec.parent / LOCK_FILE
     lock.write_text('{\n  "version": 1,\n  "images": [\n')
     code, document, _, text_code = _both(["render", "--spec", str(spec)], ["--json"])
     assert code == text_code == ExitCode.SPEC_INVALID

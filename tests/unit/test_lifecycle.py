@@ -1,11 +1,32 @@
-"""Pure parts of the lifecycle: plan summaries, terraform errors in a user's terms, fingerprints."""
+"""The lifecycle: plan summaries, terraform errors in a user's terms, fingerprints, approval, refusals, plan_all."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from batchplane.errors import ExitCode
+from batchplane.images.lock import ImageLock, write_lock
 from batchplane.local import STAND_IN_NETWORK, prepare_workdir, provider_override
-from batchplane.terraform.lifecycle import PlanResult, Target, changes_of, explain, fingerprint
+from batchplane.policy.findings import Finding, PolicyFailedError
+from batchplane.policy.gate import refuse
+from batchplane.render.roots import SHARED_ROOT
+from batchplane.spec import load_spec
+from batchplane.terraform.lifecycle import (
+    ApprovalRequiredError,
+    PlanResult,
+    Target,
+    changes_of,
+    explain,
+    fingerprint,
+    needs_approval,
+    plan_all,
+    refuse_unpinned,
+    require_approval,
+    roots_of,
+)
+from tests.conftest import EXAMPLE_SPEC, copy_example
 
 LOCK_ERROR = """
 │ Error: Error acquiring the state lock
@@ -107,3 +128,69 @@ def test_working_copy_replaces_an_existing_network_and_leaves_the_root_alone(tmp
     assert '"emulator_compatible": true' in local_vars
     assert (root / "terraform.tfvars.json").read_text() == values
     assert sorted(p.name for p in root.iterdir()) == ["terraform.tfvars.json"]
+
+
+# --- approval, refusals and planning in turn -------------------------------------
+
+
+def test_only_a_root_that_needs_approval_needs_it() -> None:
+    spec = load_spec(EXAMPLE_SPEC)
+    assert [root for root in roots_of(spec) if needs_approval(spec, root)] == ["prod"]
+
+
+@pytest.mark.parametrize("action", ["apply", "destroy"])
+def test_a_root_that_needs_approval_is_refused_without_it_with_one_message(action: str) -> None:
+    spec = load_spec(EXAMPLE_SPEC)
+    with pytest.raises(ApprovalRequiredError) as refused:
+        require_approval(spec, "prod", approved=False, action=action)
+    assert str(refused.value) == (
+        f"prod needs approval to {action} (production tier or approval: required): pass --approve-production"
+    )
+    assert refused.value.exit_code == ExitCode.POLICY_FAILED
+    require_approval(spec, "prod", approved=True, action=action)
+    require_approval(spec, "dev", approved=False, action=action)
+    require_approval(spec, SHARED_ROOT, approved=False, action=action)
+
+
+def test_a_refusal_lists_every_finding_with_its_spec_line() -> None:
+    spec = load_spec(EXAMPLE_SPEC)
+    found = [
+        Finding("dev", "jobs.report", "BP-X-001", "module.job", "high", 12, "a problem"),
+        Finding("dev", "", "CKV_X_2", "aws_s3_bucket.b", "low", None, "another"),
+    ]
+    with pytest.raises(PolicyFailedError) as refused:
+        refuse(found, spec, "dev fails the policy gate")
+    assert str(refused.value) == (
+        "dev fails the policy gate:\n"
+        "  platform.yaml:12: BP-X-001 (high) jobs.report: a problem\n"
+        "  CKV_X_2 (low) aws_s3_bucket.b: another"
+    )
+    refuse([], spec, "nothing to refuse")
+
+
+def test_an_unpinned_production_image_is_refused_through_the_one_refusal(tmp_path: Path) -> None:
+    spec = load_spec(copy_example(tmp_path) / "platform.yaml")
+    write_lock(spec.root, ImageLock())
+    with pytest.raises(PolicyFailedError, match=r"prod is a production tier and \d+ job image\(s\)") as refused:
+        refuse_unpinned(spec, "prod")
+    assert "BP-IMG-001" in str(refused.value)
+    refuse_unpinned(spec, "dev")  # only a production tier insists on pins
+
+
+def _empty_root(repo: Path, name: str, body: str = "") -> Target:
+    workdir = repo / "environments" / name
+    workdir.mkdir(parents=True)
+    (workdir / "main.tf").write_text(body, encoding="utf-8")
+    return Target(repo, name, workdir, local=False, needs_approval=False)
+
+
+def test_plan_all_inits_then_plans_every_target_in_order(tmp_path: Path) -> None:
+    # terraform_data is terraform's own: no provider to download.
+    changing = _empty_root(tmp_path, "a", 'resource "terraform_data" "x" {\n  input = "x"\n}\n')
+    still = _empty_root(tmp_path, "b")
+    changed: list[str] = []
+    results = plan_all([changing, still], purpose="drift", on_changes=lambda t: changed.append(t.root))
+    assert [(r.root, r.has_changes) for r in results] == [("a", True), ("b", False)]
+    assert changed == ["a"]
+    assert results[0].plan_json == changing.plan_dir / "drift" / "plan.json"
+    assert not (changing.plan_dir / "plan.json").exists()  # a drift plan never replaces a reviewed one

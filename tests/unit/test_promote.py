@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.images import Registry
-from batchplane.images.lock import ImageLock, LockEntry, write_lock
+from batchplane.errors import ExitCode
+from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
+from batchplane.images.registry import Registry
 from batchplane.spec import load_spec
 from batchplane.terraform import history
-from batchplane.workflows.promote import PromotionRefusedError, promote
+from batchplane.terraform.lifecycle import ApprovalRequiredError
+from batchplane.workflows.promote import Promotion, PromotionRefusedError, promote
+from batchplane.workspace import Workspace
+from tests.conftest import copy_example
 from tests.unit.registry_stub import registry_answering
 
 DIGEST = "sha256:" + "a" * 64
@@ -28,16 +32,19 @@ def _pin_dev(repo: Path, digest: str = DIGEST) -> None:
     write_lock(repo, ImageLock(images=images))
 
 
-def _promote(repo: Path, source: str = "dev", target: str = "test", **options: object) -> object:
-    settings: dict[str, object] = {
-        "images": None,
-        "registry": NOWHERE,
-        "local": True,
-        "approved": False,
-        "dry_run": False,
-    }
+def _promote(
+    repo: Path,
+    source: str = "dev",
+    target: str = "test",
+    *,
+    registry: Registry = NOWHERE,
+    local: bool = True,
+    **options: object,
+) -> Promotion:
+    workspace = Workspace(load_spec(repo / "platform.yaml"), registry, local, None)
+    settings: dict[str, object] = {"images": None, "approved": False, "dry_run": False}
     settings.update(options)
-    return promote(load_spec(repo / "platform.yaml"), source, target, **settings)  # type: ignore[arg-type]
+    return promote(workspace, source, target, **settings)  # type: ignore[arg-type]
 
 
 def test_history_records_what_was_applied_and_skips_a_torn_line(tmp_path: Path) -> None:
@@ -65,8 +72,10 @@ def test_an_image_no_job_uses_is_refused(platform_repo: Path) -> None:
 
 
 def test_production_needs_approval(platform_repo: Path) -> None:
-    with pytest.raises(PromotionRefusedError, match="--approve-production"):
+    with pytest.raises(ApprovalRequiredError, match="--approve-production") as refused:
         _promote(platform_repo, "test", "prod")
+    assert refused.value.exit_code == ExitCode.POLICY_FAILED
+    assert str(refused.value).startswith("prod needs approval to receive promoted images")
 
 
 def test_a_digest_dev_never_applied_is_refused_and_nothing_changes(platform_repo: Path) -> None:
@@ -102,3 +111,57 @@ def test_a_digest_missing_from_the_registry_is_refused(platform_repo: Path) -> N
     )
     with registry_answering(404) as registry, pytest.raises(PromotionRefusedError, match=r"is not in the registry"):
         _promote(platform_repo, dry_run=True, registry=registry)
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The example repository with its policies: the gate runs Checkov with its custom checks."""
+    return copy_example(tmp_path)
+
+
+def _proven_in_dev(repo: Path) -> None:
+    _pin_dev(repo)
+    history.record_applied(repo, "dev", dict.fromkeys(("csv-ingest", "report", "data-quality"), DIGEST), local=True)
+
+
+def test_a_proven_digest_the_registry_holds_is_promoted_rendered_and_recorded(example: Path) -> None:
+    _proven_in_dev(example)
+    with registry_answering(200) as registry:
+        promotion = _promote(example, registry=registry)
+    assert promotion.written
+    assert [(m.image, m.digest, m.previous) for m in promotion.moves] == [
+        ("csv-ingest", DIGEST, None),
+        ("data-quality", DIGEST, None),
+        ("report", DIGEST, None),
+    ]
+    lock = read_lock(example)
+    assert lock.entry("csv-ingest", "test") == lock.entry("csv-ingest", "dev")
+    assert lock.entry("csv-ingest", "prod") is None
+    assert DIGEST in (example / "environments/test/terraform.tfvars.json").read_text()
+    assert promotion.files
+    events = [json.loads(line) for line in history.history_path(example, local=True).read_text().splitlines()]
+    promoted = [e for e in events if e["event"] == "promoted"]
+    assert {(e["from"], e["to"], e["image"], e["digest"]) for e in promoted} == {
+        ("dev", "test", image, DIGEST) for image in ("csv-ingest", "report", "data-quality")
+    }
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(example: Path) -> None:
+    _proven_in_dev(example)
+    before = (example / "images.lock.json").read_bytes()
+    with registry_answering(200) as registry:
+        promotion = _promote(example, registry=registry, dry_run=True)
+    assert not promotion.written
+    assert [m.changes for m in promotion.moves] == [True, True, True]
+    assert (example / "images.lock.json").read_bytes() == before
+
+
+def test_promoting_what_the_target_already_runs_writes_nothing(example: Path) -> None:
+    _proven_in_dev(example)
+    with registry_answering(200) as registry:
+        _promote(example, registry=registry)
+        before = (example / "images.lock.json").read_bytes()
+        again = _promote(example, registry=registry)
+    assert not again.written
+    assert [m.changes for m in again.moves] == [False, False, False]
+    assert (example / "images.lock.json").read_bytes() == before

@@ -1,6 +1,6 @@
 """``images build``: job images built with the Docker engine, pushed and pinned.
 
-Parsing and printing only; the work is in :mod:`batchplane.images`.
+Parsing and printing only; the work is in :mod:`batchplane.images.pipeline`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console, images, local
+from batchplane import console
 from batchplane.cli.options import JsonOption, LocalOption, SpecOption, known_environment, load
 
 images_app = typer.Typer(help="Job images: build, push, pin by digest.", no_args_is_help=True)
@@ -34,11 +34,14 @@ def images_build(
         raise typer.BadParameter("--push records digests for one environment: name it with --env", param_hint="--env")
     if env is not None:
         known_environment(loaded, env)
-    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
-    results = images.build_images(
+    from batchplane.images.pipeline import build_images
+    from batchplane.workspace import open_workspace
+
+    workspace = open_workspace(loaded, use_local=use_local, runs_terraform=False)
+    results = build_images(
         loaded,
         names or None,
-        push_to=registry if push else None,
+        push_to=workspace.registry if push else None,
         environment=env,
         report=None if as_json else console.note,
     )

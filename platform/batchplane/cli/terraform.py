@@ -7,7 +7,6 @@ a pre-commit hook, needs none of them).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -59,17 +58,6 @@ def _targets(
     return [
         _lifecycle().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)
     ]
-
-
-def _plan_all(
-    targets: list[lifecycle.Target], sink: lifecycle.LineSink | None, *, purpose: str
-) -> list[lifecycle.PlanResult]:
-    """Init one by one (terraform's plugin cache is not safe for concurrent installs), then plan in parallel."""
-    for target in targets:
-        _lifecycle().init(target)
-    progress = sink if len(targets) == 1 else None
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
-        return list(pool.map(lambda t: _lifecycle().plan(t, progress, purpose=purpose), targets))
 
 
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
@@ -124,11 +112,11 @@ def apply(
     loaded = load(spec)
     for target in _targets(loaded, env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "apply")
-        _lifecycle().require_approval(target, approved, "apply")
+        _lifecycle().require_approval(loaded, target.root, approved=approved, action="apply")
         _lifecycle().refuse_unpinned(loaded, target.root)
         if auto_approve and not (target.plan_dir / _lifecycle().META_FILE).is_file():
             _lifecycle().plan_and_gate(loaded, [target], _sink(as_json))
-        _lifecycle().apply(target, approved=approved, sink=_sink(as_json))
+        _lifecycle().apply(target, sink=_sink(as_json))
         if as_json:
             results.append({"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)})
         if not as_json:
@@ -150,10 +138,12 @@ def destroy(
     spec: SpecOption = None,
 ) -> None:
     """Destroy everything terraform manages in an environment."""
-    for target in _targets(load(spec), env, False, use_local, default_all=False):
+    loaded = load(spec)
+    for target in _targets(loaded, env, False, use_local, default_all=False):
         approved = approve_production or _confirm(target, "destroy")
+        _lifecycle().require_approval(loaded, target.root, approved=approved, action="destroy")
         _lifecycle().init(target)
-        _lifecycle().destroy(target, approved=approved, sink=_sink(False))
+        _lifecycle().destroy(target, sink=_sink(False))
         console.out.print(f"{target.label}: destroyed")
 
 
@@ -165,7 +155,8 @@ def drift(
     as_json: JsonOption = False,
 ) -> None:
     """Compare reality with the rendered roots; exit 6 and list addresses when they differ."""
-    results = _plan_all(_targets(load(spec), env, every, use_local, default_all=True), None, purpose="drift")
+    targets = _targets(load(spec), env, every, use_local, default_all=True)
+    results: list[lifecycle.PlanResult] = _lifecycle().plan_all(targets, purpose="drift")
     drifted = {r.root: [c.address for c in r.changes] for r in results}
     if as_json:
         console.print_json({"drift": drifted})

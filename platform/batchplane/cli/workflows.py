@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console, images, local
+from batchplane import console
 from batchplane.cli.options import (
     ApproveOption,
     JsonOption,
@@ -30,14 +30,12 @@ def up(
 ) -> None:
     """Render, check, apply shared while images build, push, pin, then plan, gate and apply ENV."""
     from batchplane.workflows.up import up as bring_up
+    from batchplane.workspace import open_workspace
 
     loaded = load(spec)
     environment = known_environment(loaded, env)
-    emulator = local.require_emulator(loaded.root) if use_local else None
-    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
-    result = bring_up(
-        loaded.path, environment, emulator=emulator, registry=registry, approved=approve_production, say=console.note
-    )
+    workspace = open_workspace(loaded, use_local=use_local, runs_terraform=True)
+    result = bring_up(workspace, environment, approved=approve_production, say=console.note)
     if as_json:
         console.print_json(result.as_dict())
         return
@@ -66,20 +64,14 @@ def promote(
 ) -> None:
     """Copy proven image digests from one environment to the next, re-render it, gate it. Never builds."""
     from batchplane.workflows.promote import promote as run_promotion
+    from batchplane.workspace import open_workspace
 
     loaded = load(spec)
     source = known_environment(loaded, source, "--from")
     target = known_environment(loaded, target, "--to")
-    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
+    workspace = open_workspace(loaded, use_local=use_local, runs_terraform=False)
     result = run_promotion(
-        loaded,
-        source,
-        target,
-        images=image or None,
-        registry=registry,
-        local=use_local,
-        approved=approve_production,
-        dry_run=dry_run,
+        workspace, source, target, images=image or None, approved=approve_production, dry_run=dry_run
     )
     if as_json:
         console.print_json(result.as_dict())

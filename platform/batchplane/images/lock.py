@@ -7,6 +7,7 @@ every job definition to ``repository@digest``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -16,8 +17,6 @@ from batchplane import layout
 from batchplane.errors import FileSystemError
 from batchplane.files import atomic_write
 from batchplane.state import read_json
-
-LOCK_FILENAME = layout.LOCK_FILE
 
 Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 
@@ -44,19 +43,31 @@ class ImageLock(BaseModel):
         return self.images.get(image, {}).get(environment)
 
 
+def with_entries(lock: ImageLock, environment: str, entries: Mapping[str, LockEntry]) -> ImageLock:
+    """``lock`` with ``entries`` (image -> entry) recorded for ``environment``; every other entry kept.
+
+    The one place a lock entry changes: ``images build --push`` and ``up`` pin
+    pushed digests with it, ``promote`` copies proven ones with it.
+    """
+    images = {name: dict(by_environment) for name, by_environment in lock.images.items()}
+    for image, entry in entries.items():
+        images.setdefault(image, {})[environment] = entry
+    return ImageLock(version=lock.version, images=images)
+
+
 def read_lock(root: Path) -> ImageLock:
     """The lock of a platform repository (empty when there is none yet).
 
     A corrupt lock is exit 3 at its line; an unreadable one exit 5 (see :mod:`batchplane.state`).
     """
-    lock = read_json(root / LOCK_FILENAME, ImageLock)
+    lock = read_json(layout.lock_path(root), ImageLock)
     return ImageLock() if lock is None else lock
 
 
 def write_lock(root: Path, lock: ImageLock) -> None:
     """Replace the lock file atomically and durably: a failure never leaves half a file."""
     text = json.dumps(lock.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
-    path = root / LOCK_FILENAME
+    path = layout.lock_path(root)
     try:
         atomic_write(path, text.encode("utf-8"), durable=True)
     except OSError as exc:  # a read-only file system, no permission, a full disk

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batchplane.images.lock import ImageLock, read_lock
 from batchplane.policy import rules
-from batchplane.policy.findings import Finding, Outcome
+from batchplane.policy.findings import Finding, Outcome, PolicyFailedError
 from batchplane.policy.rules.images import PINNED_IMAGES_ID
 from batchplane.policy.waiver_base import read_base_waivers
 from batchplane.policy.waivers import apply_waivers
@@ -87,3 +88,22 @@ def unpinned_images(spec: Spec, environment: str) -> list[Finding]:
     """
     outcome = rules.evaluate(spec, [environment], read_lock(spec.root))
     return [f for f in outcome.findings if f.id == PINNED_IMAGES_ID]
+
+
+def refuse(
+    findings: Sequence[Finding], spec: Spec, message: str, *, error: type[PolicyFailedError] = PolicyFailedError
+) -> None:
+    """Raise ``error`` (exit 4): ``message``, then one line per finding; nothing when there is none.
+
+    The one way a gate outcome becomes an error (``up``'s check, the plan gate,
+    ``promote``, root integrity, unpinned production images), so every refusal
+    lists its findings alike: spec line, rule, severity, where, why.
+    """
+    if not findings:
+        return
+    lines = []
+    for finding in findings:
+        where = f"{spec.path.name}:{finding.line}: " if finding.line else ""
+        what = finding.spec_path or finding.address
+        lines.append(f"  {where}{finding.id} ({finding.severity}) {what}: {finding.message}")
+    raise error(f"{message}:\n" + "\n".join(lines))

@@ -33,8 +33,8 @@ from batchplane.local import (
     prepare_workdir,
     running_registry,
 )
-from batchplane.policy.findings import Finding, Outcome, PolicyFailedError
-from batchplane.policy.gate import Request, run_check, scan_roots, unpinned_images
+from batchplane.policy.findings import Outcome, PolicyFailedError
+from batchplane.policy.gate import Request, refuse, run_check, scan_roots, unpinned_images
 from batchplane.render import compare, render
 from batchplane.render.roots import SHARED_ROOT, has_shared_root, state_key
 from batchplane.spec.loader import Spec
@@ -49,12 +49,6 @@ PLAN_JSON = "plan.json"
 APPLIED_DIR = layout.APPLIED_DIR
 
 LineSink = Callable[[str], None]
-
-
-class ApprovalRequiredError(BatchplaneError):
-    """A production tier was asked to change without explicit approval."""
-
-    exit_code = ExitCode.POLICY_FAILED
 
 
 @dataclass(frozen=True)
@@ -152,14 +146,11 @@ def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
     ensure_rendered(spec, root)
     refuse_broken_root(spec, root)
     platform = spec.platform
-    if root == SHARED_ROOT:
-        account, needs_approval = platform.registry_account_id, False
-    else:
-        environment = platform.environments[root]
-        account, needs_approval = environment.account_id, environment.needs_approval
+    account = platform.registry_account_id if root == SHARED_ROOT else platform.environments[root].account_id
+    approval = needs_approval(spec, root)
     if emulator is None:
         repo = spec.root.resolve()
-        return Target(repo, root, repo / "environments" / root, local=False, needs_approval=needs_approval)
+        return Target(repo, root, repo / "environments" / root, local=False, needs_approval=approval)
     access_key = account_key(spec.root, emulator, account, platform.region)
     registry = running_registry(spec.root)
     jobs = LocalJobs(
@@ -172,7 +163,7 @@ def target_for(spec: Spec, root: str, emulator: EmulatorState | None) -> Target:
         ensure_state_bucket(emulator.endpoint, s3)
     workdir = prepare_workdir(spec.root, root, emulator.endpoint, account, s3=s3, jobs=jobs)
     instance = f"local:{emulator.port}:{emulator.pid}"
-    return Target(spec.root.resolve(), root, workdir, local=True, needs_approval=needs_approval, instance=instance)
+    return Target(spec.root.resolve(), root, workdir, local=True, needs_approval=approval, instance=instance)
 
 
 def fingerprint(target: Target) -> str:
@@ -313,25 +304,18 @@ def changes_of(document: dict[str, Any]) -> list[ResourceChange]:
     return sorted(changes, key=lambda c: c.address)
 
 
-def _listed(findings: list[Finding], spec: Spec) -> str:
-    lines = []
-    for f in findings:
-        where = f"{spec.path.name}:{f.line}: " if f.line else ""
-        lines.append(f"  {where}{f.id} ({f.severity}) {f.spec_path or f.address}: {f.message}")
-    return "\n".join(lines)
-
-
 def refuse_unpinned(spec: Spec, root: str) -> None:
     """A production tier never plans or applies an image that is not pinned by digest."""
     environment = spec.platform.environments.get(root)
     if environment is None or environment.tier != "production":
         return
     unpinned = unpinned_images(spec, root)
-    if unpinned:
-        raise PolicyFailedError(
-            f"{root} is a production tier and {len(unpinned)} job image(s) have no digest in images.lock.json; "
-            f"promote them first (`batchplane promote --to {root}`):\n{_listed(unpinned, spec)}"
-        )
+    refuse(
+        unpinned,
+        spec,
+        f"{root} is a production tier and {len(unpinned)} job image(s) have no digest in images.lock.json; "
+        f"promote them first (`batchplane promote --to {root}`)",
+    )
 
 
 def gate_plan(spec: Spec, target: Target, planned: PlanResult, *, roots: Future[Outcome] | None = None) -> None:
@@ -351,13 +335,16 @@ def gate_plan(spec: Spec, target: Target, planned: PlanResult, *, roots: Future[
 
         outcome = check_plan(spec, target.root, planned.plan_json)
     blocking = outcome.blocking("low")
-    if blocking:
+    try:
+        refuse(
+            blocking,
+            spec,
+            f"the plan of {target.label} fails the policy gate ({len(blocking)} unwaived finding(s)); it was discarded",
+        )
+    except PolicyFailedError:
         (target.plan_dir / META_FILE).unlink(missing_ok=True)
         (target.plan_dir / PLAN_FILE).unlink(missing_ok=True)
-        raise PolicyFailedError(
-            f"the plan of {target.label} fails the policy gate ({len(blocking)} unwaived finding(s)); "
-            f"it was discarded:\n{_listed(blocking, spec)}"
-        )
+        raise
 
 
 def refuse_broken_root(spec: Spec, root: str) -> None:
@@ -369,12 +356,38 @@ def refuse_broken_root(spec: Spec, root: str) -> None:
     """
     from batchplane.policy import integrity  # late: render's templates are slow to import
 
-    outcome = integrity.check_named_roots(spec, [root])
-    if outcome.findings:
-        raise PolicyFailedError(
-            f"environments/{root} fails root integrity ({len(outcome.findings)} finding(s)); "
-            f"terraform was not run:\n{_listed(list(outcome.findings), spec)}"
-        )
+    found = integrity.check_named_roots(spec, [root]).findings
+    refuse(
+        found,
+        spec,
+        f"environments/{root} fails root integrity ({len(found)} finding(s)); terraform was not run",
+    )
+
+
+def plan_all(
+    targets: list[Target],
+    sink: LineSink | None = None,
+    *,
+    purpose: str = "apply",
+    on_changes: Callable[[Target], object] | None = None,
+    workers: int = 4,
+    lock: bool = True,
+) -> list[PlanResult]:
+    """Init one by one (terraform's plugin cache is not safe for concurrent installs), then plan in parallel.
+
+    ``sink`` gets terraform's output when there is one target; ``on_changes``
+    is called with a target as soon as its plan is known to change something.
+    """
+    for target in targets:
+        init(target)
+    progress = sink if len(targets) == 1 else None
+
+    def one(target: Target) -> PlanResult:
+        changed = (lambda: on_changes(target)) if on_changes is not None else None
+        return plan(target, progress, purpose=purpose, on_changes=changed, lock=lock)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+        return list(pool.map(one, targets))
 
 
 def plan_and_gate(
@@ -392,17 +405,13 @@ def plan_and_gate(
     """
     scanner = ThreadPoolExecutor(max_workers=1)
     try:
-        for target in targets:
-            init(target)
         scans: dict[str, Future[Outcome]] = {}
 
         def scan(target: Target) -> None:
             if target.root in spec.platform.environments:
                 scans[target.root] = scanner.submit(scan_roots, spec, [target.root])
 
-        progress = sink if len(targets) == 1 else None
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-            results = list(pool.map(lambda t: plan(t, progress, on_changes=lambda: scan(t), lock=lock), targets))
+        results = plan_all(targets, sink, on_changes=scan, workers=workers, lock=lock)
         for target, result in zip(targets, results, strict=True):
             if result.has_changes:
                 gate_plan(spec, target, result, roots=scans.get(target.root))
@@ -411,17 +420,33 @@ def plan_and_gate(
         scanner.shutdown(wait=False, cancel_futures=True)
 
 
-def require_approval(target: Target, approved: bool, action: str) -> None:
-    if target.needs_approval and not approved:
+class ApprovalRequiredError(BatchplaneError):
+    """A production tier was asked to change without explicit approval."""
+
+    exit_code = ExitCode.POLICY_FAILED
+
+
+def needs_approval(spec: Spec, root: str) -> bool:
+    """Whether changing ``root`` needs --approve-production: a production tier or ``approval: required``."""
+    environment = spec.platform.environments.get(root)
+    return environment is not None and environment.needs_approval
+
+
+def require_approval(spec: Spec, root: str, *, approved: bool, action: str) -> None:
+    """The one approval check: refuse (exit 4) to ``action`` a root that needs approval without it.
+
+    Every command checks once, before it changes anything: ``apply``,
+    ``destroy``, ``up`` and ``promote``. :func:`apply` and :func:`destroy`
+    trust their caller to have asked.
+    """
+    if needs_approval(spec, root) and not approved:
         raise ApprovalRequiredError(
-            f"{target.root} needs approval to {action} (production tier or approval: required): "
-            "pass --approve-production"
+            f"{root} needs approval to {action} (production tier or approval: required): pass --approve-production"
         )
 
 
-def apply(target: Target, *, approved: bool, sink: LineSink | None = None) -> None:
-    """Apply the saved plan of ``target`` if it is still what was planned."""
-    require_approval(target, approved, "apply")
+def apply(target: Target, *, sink: LineSink | None = None) -> None:
+    """Apply the saved plan of ``target`` if it is still what was planned (approval: see :func:`require_approval`)."""
     meta_path = target.plan_dir / META_FILE
     plan_file = target.plan_dir / PLAN_FILE
     if not meta_path.is_file() or not plan_file.is_file():
@@ -502,7 +527,7 @@ def outputs(target: Target) -> dict[str, Any]:
     return {name: entry.get("value") for name, entry in sorted(values.items())}
 
 
-def destroy(target: Target, *, approved: bool, sink: LineSink | None = None) -> None:
-    require_approval(target, approved, "destroy")
+def destroy(target: Target, *, sink: LineSink | None = None) -> None:
+    """Destroy everything terraform manages in ``target`` (approval: see :func:`require_approval`)."""
     runner = TerraformRunner(target.workdir)
     _stream(runner, target, sink, "destroy", "-auto-approve", input=False, no_color=IsFlagged, lock_timeout="0s")

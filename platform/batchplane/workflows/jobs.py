@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from batchplane.errors import BatchplaneError, ExitCode, ToolError
@@ -137,17 +137,9 @@ class JobStatus:
         return self.status in DONE
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "job_id": self.job_id,
-            "name": self.name,
-            "status": self.status,
-            "reason": self.reason,
-            "exit_code": self.exit_code,
-            "job_definition": self.definition,
-            "log_group": self.log_group,
-            "log_stream": self.log_stream,
-            "attempts": self.attempts,
-        }
+        document = asdict(self)
+        document["job_definition"] = document.pop("definition")
+        return document
 
 
 def status(batch: Any, job_id: str) -> JobStatus:

@@ -20,16 +20,18 @@ Every promoted image is recorded in the history (who, when, from, to, digest).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from batchplane.images import Registry, spec_images
-from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
+from batchplane import layout
+from batchplane.images.lock import read_lock, with_entries, write_lock
+from batchplane.images.sources import spec_images
 from batchplane.policy.findings import PolicyFailedError
-from batchplane.policy.gate import Request, run_check
+from batchplane.policy.gate import Request, refuse, run_check
 from batchplane.render import compare, render, write
-from batchplane.spec.loader import Spec
 from batchplane.terraform import history
+from batchplane.terraform.lifecycle import require_approval
+from batchplane.workspace import Workspace
 
 
 class PromotionRefusedError(PolicyFailedError):
@@ -48,7 +50,7 @@ class Move:
         return self.digest != self.previous
 
     def as_dict(self) -> dict[str, Any]:
-        return {"image": self.image, "digest": self.digest, "tag": self.tag, "previous": self.previous}
+        return asdict(self)
 
 
 @dataclass
@@ -69,28 +71,17 @@ class Promotion:
         }
 
 
-def _promoted_lock(lock: ImageLock, target: str, moves: list[Move], source: str) -> ImageLock:
-    images = {name: dict(entries) for name, entries in lock.images.items()}
-    for move in moves:
-        entry = lock.images[move.image][source]
-        images.setdefault(move.image, {})[target] = LockEntry(
-            digest=entry.digest, tag=entry.tag, source_hash=entry.source_hash
-        )
-    return ImageLock(version=lock.version, images=images)
-
-
 def promote(
-    spec: Spec,
+    workspace: Workspace,
     source: str,
     target: str,
     *,
     images: list[str] | None,
-    registry: Registry,
-    local: bool,
     approved: bool,
     dry_run: bool,
 ) -> Promotion:
     """Check, then (unless ``dry_run``) pin the source's digests for ``target`` and re-render it."""
+    spec, registry, local = workspace.spec, workspace.registry, workspace.local
     platform = spec.platform
     if source == target:
         raise PromotionRefusedError(f"--from and --to are both {source}")
@@ -98,10 +89,7 @@ def promote(
     unused = sorted(set(wanted) - set(spec_images(spec)))
     if unused:
         raise PromotionRefusedError(f"no job uses image {', '.join(unused)} (known: {', '.join(spec_images(spec))})")
-    if platform.environments[target].needs_approval and not approved:
-        raise PromotionRefusedError(
-            f"{target} needs approval (production tier or approval: required): pass --approve-production"
-        )
+    require_approval(spec, target, approved=approved, action="receive promoted images")
     lock = read_lock(spec.root)
     proven = history.applied_digests(spec.root, source, local=local)
     where = "the local AWS" if local else "AWS"
@@ -110,7 +98,7 @@ def promote(
     for image in wanted:
         entry = lock.entry(image, source)
         if entry is None:
-            problems.append(f"{image}: {source} has no digest for it in images.lock.json")
+            problems.append(f"{image}: {source} has no digest for it in {layout.LOCK_FILE}")
             continue
         if entry.digest not in proven.get(image, set()):
             problems.append(
@@ -127,12 +115,14 @@ def promote(
     if problems:
         raise PromotionRefusedError(f"promotion {source} → {target} refused:\n  " + "\n  ".join(problems))
 
-    promoted = _promoted_lock(lock, target, moves, source)
+    promoted = with_entries(lock, target, {m.image: lock.images[m.image][source] for m in moves})
     outcome = run_check(spec, Request([target], lock=promoted))
-    blocking = outcome.blocking("low")
-    if blocking:
-        listed = "\n  ".join(f"{f.id} ({f.severity}) {f.spec_path or f.address}: {f.message}" for f in blocking)
-        raise PromotionRefusedError(f"promotion {source} → {target} fails the policy gate:\n  {listed}")
+    refuse(
+        outcome.blocking("low"),
+        spec,
+        f"promotion {source} → {target} fails the policy gate",
+        error=PromotionRefusedError,
+    )
 
     rendered = render(spec, promoted, [target])
     changes = compare(spec.root, rendered)
