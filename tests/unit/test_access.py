@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from batchplane.spec.access import ACCESS_ACTIONS, expand_resource, job_statements
-from batchplane.spec.models import Job
+from batchplane.spec.jobs import Job
 
 
 def _job(**fields: object) -> Job:

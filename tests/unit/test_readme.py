@@ -7,7 +7,7 @@ from typer.main import get_command
 
 from batchplane.cli.app import app
 from batchplane.errors import ExitCode
-from batchplane.spec import models
+from batchplane.spec import base, jobs, models
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -18,11 +18,13 @@ DOCUMENTED_FORMS = ("`{}`", "`s3.{}`", "`settings.{}`", "`waivers[].{}`", "`extr
 
 
 def _spec_models() -> list[type[BaseModel]]:
-    return [
+    found = {
         value
-        for value in vars(models).values()
-        if isinstance(value, type) and issubclass(value, models.Model) and value is not models.Model
-    ]
+        for module in (models, jobs)
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, base.Model) and value is not base.Model
+    }
+    return sorted(found, key=lambda model: model.__name__)
 
 
 def test_every_spec_field_is_documented() -> None:

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from batchplane.spec.loader import Loc
+from batchplane.spec.locations import Loc
 
 PLUGINS: tuple[dict[str, object], ...] = (
     {"name": "AWSKeyDetector"},

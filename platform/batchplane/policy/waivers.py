@@ -38,7 +38,8 @@ from batchplane.policy.findings import (
 )
 from batchplane.policy.rules import RULES
 from batchplane.policy.waiver_base import BaseWaivers
-from batchplane.spec.loader import Loc, Spec, dotted
+from batchplane.spec.loader import Spec
+from batchplane.spec.locations import Loc, dotted
 from batchplane.spec.models import Waiver
 
 EXPIRED_ID = "BP-POL-001"

@@ -14,7 +14,8 @@ from typing import Any
 from batchplane import layout
 from batchplane.errors import BatchplaneError, ExitCode
 from batchplane.spec import Spec
-from batchplane.spec.models import NAME_PATTERN, Platform
+from batchplane.spec.base import NAME_PATTERN
+from batchplane.spec.models import Platform
 
 DEFAULT_QUEUE = "default"
 VCPUS = 1

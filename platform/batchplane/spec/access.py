@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from batchplane.spec.models import Job
+from batchplane.spec.jobs import Job
 
 ACCESS_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "s3": {

@@ -11,9 +11,11 @@ import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
+from batchplane import layout
+from batchplane.spec.locations import Loc
 from batchplane.spec.models import Platform
 
-Finding = tuple[tuple[str | int, ...], str]
+Finding = tuple[Loc, str]
 
 # Fargate accepts these vCPU values, each with its own memory range (MiB).
 FARGATE_MEMORY: dict[float, tuple[int, ...]] = {
@@ -127,7 +129,7 @@ def _images(platform: Platform, images_dir: Path | None) -> Iterator[Finding]:
         return
     for name, job in platform.jobs.items():
         if not (images_dir / job.image / "Dockerfile").is_file():
-            yield ("jobs", name, "image"), f"job_images/{job.image}/Dockerfile does not exist"
+            yield ("jobs", name, "image"), f"{layout.IMAGES_DIR}/{job.image}/Dockerfile does not exist"
 
 
 def _name_lengths(platform: Platform) -> Iterator[Finding]:

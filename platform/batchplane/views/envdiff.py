@@ -51,7 +51,8 @@ from batchplane.render.roots import (
     state_key,
     to_json,
 )
-from batchplane.spec.loader import Loc, Spec, dotted
+from batchplane.spec.loader import Spec
+from batchplane.spec.locations import Loc, dotted
 from batchplane.spec.models import Environment, Platform
 
 ACCOUNT_PLACEHOLDER = "<account>"

@@ -20,7 +20,8 @@ from enum import StrEnum
 from typing import Literal
 
 from batchplane.errors import ToolError
-from batchplane.spec.models import Compute, Job, Platform, S3Trigger
+from batchplane.spec.jobs import Job, S3Trigger
+from batchplane.spec.models import Compute, Platform
 
 NodeKind = Literal["event", "job", "queue", "compute"]
 TIERS: tuple[tuple[NodeKind, str], ...] = (

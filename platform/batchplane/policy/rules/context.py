@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from batchplane.images.lock import ImageLock
 from batchplane.policy.findings import Severity
-from batchplane.spec.loader import Loc, Spec
+from batchplane.spec.loader import Spec
+from batchplane.spec.locations import Loc
 from batchplane.spec.models import Platform
 
 

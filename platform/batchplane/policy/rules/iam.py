@@ -15,8 +15,8 @@ from batchplane.policy.findings import severity_rank
 from batchplane.policy.iam.risks import Grant, Risk, judge
 from batchplane.policy.rules.context import Check, Context, Rule, RuleFunction, here, job_address
 from batchplane.spec.access import IamStatement, job_statements
-from batchplane.spec.loader import Loc
-from batchplane.spec.models import Job
+from batchplane.spec.jobs import Job
+from batchplane.spec.locations import Loc
 
 _BROAD_MANAGED_POLICY = re.compile(
     r":iam::aws:policy/(?:.*/)?(AdministratorAccess|PowerUserAccess|IAMFullAccess|[A-Za-z0-9]*FullAccess)\b"

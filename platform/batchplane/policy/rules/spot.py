@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterator
 
 from batchplane.policy.rules.context import Check, Context, Rule, compute_address, here, job_address, queue_address
-from batchplane.spec.models import Job
+from batchplane.spec.jobs import Job
 
 _SPOT_RECLAIM_REASON = "Host EC2 (instance i-0123456789abcdef0) terminated."
 """What AWS Batch reports when Spot capacity is reclaimed."""
