@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batchplane.local import STAND_IN_NETWORK, prepare_workdir, provider_override
+from batchplane.local.workcopy import STAND_IN_NETWORK, prepare_workdir, provider_override
 from batchplane.terraform.lifecycle import PlanResult, Target, changes_of, explain, fingerprint
 
 LOCK_ERROR = """

@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console, images, local
+from batchplane import console, images
 from batchplane.cli.options import JsonOption, LocalOption, SpecOption, known_environment, load
+from batchplane.local.registry import registry_host
 
 images_app = typer.Typer(help="Job images: build, push, pin by digest.", no_args_is_help=True)
 
@@ -34,7 +35,7 @@ def images_build(
         raise typer.BadParameter("--push records digests for one environment: name it with --env", param_hint="--env")
     if env is not None:
         known_environment(loaded, env)
-    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
+    registry = images.registry_for(loaded, registry_host(loaded.root) if use_local else None)
     results = images.build_images(
         loaded,
         names or None,

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console, images, local
+from batchplane import console, images
 from batchplane.cli.options import (
     ApproveOption,
     JsonOption,
@@ -19,6 +19,8 @@ from batchplane.cli.options import (
     known_environment,
     load,
 )
+from batchplane.local.emulator import require_emulator
+from batchplane.local.registry import registry_host
 
 
 def up(
@@ -33,8 +35,8 @@ def up(
 
     loaded = load(spec)
     environment = known_environment(loaded, env)
-    emulator = local.require_emulator(loaded.root) if use_local else None
-    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
+    emulator = require_emulator(loaded.root) if use_local else None
+    registry = images.registry_for(loaded, registry_host(loaded.root) if use_local else None)
     result = bring_up(
         loaded.path, environment, emulator=emulator, registry=registry, approved=approve_production, say=console.note
     )
@@ -70,7 +72,7 @@ def promote(
     loaded = load(spec)
     source = known_environment(loaded, source, "--from")
     target = known_environment(loaded, target, "--to")
-    registry = images.registry_for(loaded, local.registry_host(loaded.root) if use_local else None)
+    registry = images.registry_for(loaded, registry_host(loaded.root) if use_local else None)
     result = run_promotion(
         loaded,
         source,

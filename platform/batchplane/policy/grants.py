@@ -377,7 +377,7 @@ def expected_env(
     """Terraform address -> the IAM-bearing resource the environment's root creates there.
 
     ``stand_in_network``: local mode replaces an existing network with one the
-    network module creates (``batchplane.local.STAND_IN_NETWORK``), flow-log role included.
+    network module creates (``batchplane.local.workcopy.STAND_IN_NETWORK``), flow-log role included.
     ``key_arn``: the ARN of the environment's own key (``module.logs_key``) where the
     plan knows it already; on a first plan it is created in the same plan.
     """
