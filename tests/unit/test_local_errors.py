@@ -267,3 +267,12 @@ def test_an_emulator_that_exits_at_start_names_its_log(tmp_path: Path) -> None:
         emulator.wait_until_healthy(f"http://127.0.0.1:{_free_port()}", timeout=30, process=process, log=log)
     assert raised.value.exit_code == ExitCode.TOOL_FAILED
     assert f"exited with code 3: see its log {log}" in str(raised.value)
+
+
+def test_a_program_that_cannot_be_run_is_exit_5_naming_it(tmp_path: Path) -> None:
+    program = tmp_path / "docker-registry"
+    program.write_text("not a program\n")  # not executable
+    with pytest.raises(FileSystemError) as raised:
+        processes.spawn([str(program), "serve"], tmp_path / "registry.log")
+    assert raised.value.exit_code == ExitCode.TOOL_FAILED
+    assert str(raised.value) == f"cannot run {program}: Permission denied"

@@ -88,14 +88,17 @@ def spawn(command: Sequence[str], log: Path, env: Mapping[str, str] | None = Non
     except OSError as exc:
         raise FileSystemError(log, "write", exc) from None
     with sink:
-        return subprocess.Popen(
-            list(command),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=None if env is None else dict(env),
-            start_new_session=True,
-        )
+        try:
+            return subprocess.Popen(
+                list(command),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=None if env is None else dict(env),
+                start_new_session=True,
+            )
+        except OSError as exc:  # the program is not there, or not executable
+            raise FileSystemError(Path(command[0]), "run", exc) from None
 
 
 def already_running(current: P | None, port: int | None, tool: str) -> P | None:

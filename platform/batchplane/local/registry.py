@@ -54,11 +54,9 @@ def read_registry_state(repo: Path) -> RegistryState | None:
 def running_registry(repo: Path) -> RegistryState | None:
     """The registry started for this repository, if it is alive and answering."""
     state = read_registry_state(repo)
-    return (
-        state
-        if state is not None and processes.alive(state.pid) and processes.answers(_api(state.host), accepted=_UP_CODES)
-        else None
-    )
+    if state is None or not processes.alive(state.pid):
+        return None
+    return state if processes.answers(_api(state.host), accepted=_UP_CODES) else None
 
 
 def registry_host(repo: Path) -> str:
