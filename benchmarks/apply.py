@@ -17,7 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from batchplane.local import bootstrap_account, prepare_workdir, start_emulator, stop_process, wait_until_healthy
+from batchplane.local.accounts import bootstrap_account
+from batchplane.local.emulator import start_emulator, wait_until_healthy
+from batchplane.local.processes import stop_process
+from batchplane.local.workcopy import prepare_workdir
 from batchplane.spec import load_spec
 from batchplane.terraform.runner import TerraformRunner
 

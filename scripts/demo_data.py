@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from batchplane.local import emulator_client, require_emulator
+from batchplane.local.accounts import emulator_client
+from batchplane.local.emulator import require_emulator
 from batchplane.spec import find_spec, load_spec
 
 SAMPLE = Path("job_images/csv-ingest/sample/sample.csv")

@@ -127,3 +127,11 @@ class RegistryError(ToolError):
     def __init__(self, endpoint: str, cause: str) -> None:
         self.endpoint = endpoint
         super().__init__("registry", [], f"{endpoint}: {cause}")
+
+
+class LocalAWSError(ToolError):
+    """The local AWS could not be asked (unreachable, or it refused the request): exit 5 naming the endpoint."""
+
+    def __init__(self, endpoint: str, cause: str) -> None:
+        self.endpoint = endpoint
+        super().__init__("local AWS", [], f"{endpoint}: {cause}")

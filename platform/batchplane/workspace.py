@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from batchplane.images.registry import Registry, registry_for
-from batchplane.local import EmulatorState, registry_host, require_emulator
+from batchplane.local.emulator import EmulatorState, require_emulator
+from batchplane.local.registry import registry_host
 from batchplane.spec.loader import Spec
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from batchplane.local import start_emulator, stop_process, wait_until_healthy
+from batchplane.local.emulator import start_emulator, wait_until_healthy
+from batchplane.local.processes import stop_process
 from batchplane.terraform.runner import MIRROR_ENV
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from batchplane.images.lock import ImageLock, LockEntry, write_lock
-from batchplane.local import emulator_client, read_state
+from batchplane.local.accounts import emulator_client
+from batchplane.local.emulator import read_state
 from batchplane.spec import load_spec
 from tests.conftest import REPO
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from batchplane.images.lock import ImageLock
-from batchplane.local import bootstrap_account, emulator_client, prepare_workdir
+from batchplane.local.accounts import bootstrap_account, emulator_client
+from batchplane.local.workcopy import prepare_workdir
 from batchplane.render.roots import DEFAULT_TIMEOUT_SECONDS, image_reference
 from batchplane.spec import load_spec
 from batchplane.terraform.runner import TerraformRunner

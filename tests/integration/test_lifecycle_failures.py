@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from batchplane.local import read_state
+from batchplane.local.emulator import read_state
 from tests.integration.lifecycle_support import LocalRepo, free_port, make_local_repo
 
 DEV_ACCOUNT = "111111111111"

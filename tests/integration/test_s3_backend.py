@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from batchplane.local import read_state
+from batchplane.local.emulator import read_state
 from tests.integration.lifecycle_support import LocalRepo, make_local_repo
 
 BUCKET = "acme-tfstate"

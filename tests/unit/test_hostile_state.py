@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from batchplane import local
+from batchplane import layout
 from batchplane.cli.app import app
 from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, RegistryError, StateFileError
 from batchplane.files import UnsafeFileError
@@ -25,6 +25,7 @@ from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
 from batchplane.images.pipeline import _current
 from batchplane.images.registry import Registry
 from batchplane.layout import LOCK_FILE
+from batchplane.local import accounts, emulator
 from batchplane.state import read_text
 from batchplane.terraform import history
 from tests.conftest import EXAMPLE_SPEC
@@ -253,7 +254,7 @@ def test_an_append_after_a_torn_line_starts_a_line_of_its_own(tmp_path: Path) ->
     ],
 )
 def test_corrupt_local_state_is_exit_3_in_local_status(repo: Path, name: str, content: bytes, located: str) -> None:
-    path = repo / local.STATE_DIR / name
+    path = repo / layout.LOCAL_DIR / name
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
     result = runner.invoke(app, ["local", "status", "--spec", str(repo / "platform.yaml")])
@@ -264,7 +265,7 @@ def test_corrupt_local_state_is_exit_3_in_local_status(repo: Path, name: str, co
 
 
 def test_local_state_that_is_a_folder_is_exit_3(repo: Path) -> None:
-    path = repo / local.STATE_DIR / local.STATE_FILE
+    path = emulator.state_path(repo)
     path.mkdir(parents=True)
     result = runner.invoke(app, ["local", "status", "--spec", str(repo / "platform.yaml")])
     assert result.exit_code == ExitCode.SPEC_INVALID
@@ -272,12 +273,12 @@ def test_local_state_that_is_a_folder_is_exit_3(repo: Path) -> None:
 
 
 def test_corrupt_accounts_file_is_exit_3_before_asking_the_emulator(tmp_path: Path) -> None:
-    path = tmp_path / local.STATE_DIR / local.ACCOUNTS_FILE
+    path = accounts.accounts_path(tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text('{"emulator": "1:2", "keys": ["AKIA"]}\n')
-    nobody = local.EmulatorState(pid=2, port=1, log="x")  # nothing listens: reaching it would be a ToolError
+    nobody = emulator.EmulatorState(pid=2, port=1, log="x")  # nothing listens: reaching it would be a ToolError
     with pytest.raises(StateFileError, match=r"accounts\.json:1: expected AccountKeys: keys"):
-        local.account_key(tmp_path, nobody, "123456789012", "eu-west-1")
+        accounts.account_key(tmp_path, nobody, "123456789012", "eu-west-1")
 
 
 # --- registries ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from batchplane.errors import ExitCode
 from batchplane.images.lock import ImageLock, write_lock
-from batchplane.local import STAND_IN_NETWORK, prepare_workdir, provider_override
+from batchplane.local.workcopy import STAND_IN_NETWORK, prepare_workdir, provider_override
 from batchplane.policy.findings import Finding, PolicyFailedError
 from batchplane.policy.gate import refuse
 from batchplane.render.roots import SHARED_ROOT

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from batchplane.local import LOCAL_VARS_FILE, LocalJobs, job_environment, local_jobs, prepare_workdir, registry_config
+from batchplane.local import accounts
+from batchplane.local.emulator import EmulatorState
+from batchplane.local.registry import registry_config
+from batchplane.local.workcopy import LOCAL_VARS_FILE, LocalJobs, job_environment, local_jobs, prepare_workdir
 from tests.conftest import REPO
 
 DIGEST = "sha256:" + "ab" * 32
@@ -128,22 +131,20 @@ def test_the_registrys_storage_path_survives_yaml(tmp_path: Path, folder: str) -
 
 
 def test_an_accounts_key_is_asked_once_per_emulator_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchplane import local
-
     asked: list[tuple[str, str]] = []
 
     def bootstrap(endpoint: str, account_id: str, region: str) -> str:
         asked.append((endpoint, account_id))
         return f"AKIA{account_id}{len(asked)}"
 
-    monkeypatch.setattr(local, "bootstrap_account", bootstrap)
-    first = local.EmulatorState(pid=100, port=5055, log="")
-    key = local.account_key(tmp_path, first, "111111111111", "eu-west-1")
-    assert local.account_key(tmp_path, first, "111111111111", "eu-west-1") == key
-    other = local.account_key(tmp_path, first, "222222222222", "eu-west-1")
+    monkeypatch.setattr(accounts, "bootstrap_account", bootstrap)
+    first = EmulatorState(pid=100, port=5055, log="")
+    key = accounts.account_key(tmp_path, first, "111111111111", "eu-west-1")
+    assert accounts.account_key(tmp_path, first, "111111111111", "eu-west-1") == key
+    other = accounts.account_key(tmp_path, first, "222222222222", "eu-west-1")
     assert asked == [(ENDPOINT, "111111111111"), (ENDPOINT, "222222222222")]
     assert other != key
 
-    restarted = local.EmulatorState(pid=101, port=5055, log="")  # a new emulator knows no user yet
-    assert local.account_key(tmp_path, restarted, "111111111111", "eu-west-1") != key
+    restarted = EmulatorState(pid=101, port=5055, log="")  # a new emulator knows no user yet
+    assert accounts.account_key(tmp_path, restarted, "111111111111", "eu-west-1") != key
     assert len(asked) == 3

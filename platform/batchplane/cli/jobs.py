@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console, layout, local
+from batchplane import console, layout
 from batchplane.cli.options import JsonOption, LocalOption, OneEnvOption, SpecOption, known_environment, load, spec_path
+from batchplane.local.emulator import require_emulator
 from batchplane.spec import Spec
 from batchplane.workflows import jobs
 
@@ -76,7 +77,7 @@ JobIdArgument = Annotated[str, typer.Argument(help="The job id `jobs submit` pri
 
 def _job_clients(spec: Spec, environment: str, use_local: bool) -> jobs.Clients:
     """Batch and Logs clients of an environment: the local AWS's with --local, else AWS's."""
-    return jobs.clients(spec, environment, local.require_emulator(spec.root) if use_local else None)
+    return jobs.clients(spec, environment, require_emulator(spec.root) if use_local else None)
 
 
 @jobs_app.command("submit")

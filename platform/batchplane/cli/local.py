@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console, local
+from batchplane import console
 from batchplane.cli.options import JsonOption, SpecOption, load
-from batchplane.errors import BatchplaneError
+from batchplane.errors import ToolError
+from batchplane.local import emulator, registry
+from batchplane.local.accounts import account_key, forget_accounts
 
 local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
 
@@ -19,30 +21,31 @@ local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).
 @local_app.command("start")
 def local_start(
     port: Annotated[
-        int | None, typer.Option("--port", help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}).")
+        int | None, typer.Option("--port", help=f"Port on 127.0.0.1 (default {emulator.DEFAULT_PORT}).")
     ] = None,
     registry_port: Annotated[
         int | None,
-        typer.Option("--registry-port", help=f"Port of the image registry (default {local.DEFAULT_REGISTRY_PORT})."),
+        typer.Option("--registry-port", help=f"Port of the image registry (default {registry.DEFAULT_REGISTRY_PORT})."),
     ] = None,
     spec: SpecOption = None,
 ) -> None:
     """Start the local AWS and the local image registry in the background (idempotent)."""
     loaded = load(spec)
-    state, started = local.start(loaded.root, port)
+    state, started = emulator.start(loaded.root, port)
     try:
-        registry, registry_started = local.start_registry(loaded.root, registry_port)
+        registry_state, registry_started = registry.start_registry(loaded.root, registry_port)
         console.note(
-            f"local registry {'started' if registry_started else 'already running'} at {registry.host} "
-            f"(pid {registry.pid})"
+            f"local registry {'started' if registry_started else 'already running'} at {registry_state.host} "
+            f"(pid {registry_state.pid})"
         )
-    except BatchplaneError as exc:
+    except ToolError as exc:
         # Terraform needs no registry: say what is missing and go on; `images build --local` will ask again.
+        # (A file system that refuses the registry's files is no such case: that error stops here.)
         console.note(f"warning: no local image registry: {exc}")
     # Ready means ready: every account of the spec has what AWS would have (and moto's IAM is warm).
     accounts = {loaded.platform.registry_account_id, *(e.account_id for e in loaded.platform.environments.values())}
     for account in sorted(accounts):
-        local.account_key(loaded.root, state, account, loaded.platform.region)
+        account_key(loaded.root, state, account, loaded.platform.region)
     console.out.print(f"local AWS {'started' if started else 'already running'} at {state.endpoint} (pid {state.pid})")
 
 
@@ -50,10 +53,11 @@ def local_start(
 def local_stop(spec: SpecOption = None) -> None:
     """Stop the local AWS started for this repository (by its PID)."""
     loaded = load(spec)
-    registry = local.stop_registry(loaded.root)
-    if registry is not None:
-        console.note(f"local registry stopped (pid {registry.pid})")
-    state = local.stop(loaded.root)
+    registry_state = registry.stop_registry(loaded.root)
+    if registry_state is not None:
+        console.note(f"local registry stopped (pid {registry_state.pid})")
+    state = emulator.stop(loaded.root)
+    forget_accounts(loaded.root)
     console.out.print("local AWS was not running" if state is None else f"local AWS stopped (pid {state.pid})")
 
 
@@ -61,14 +65,14 @@ def local_stop(spec: SpecOption = None) -> None:
 def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Whether the local AWS runs, and where."""
     loaded = load(spec)
-    state = local.running_emulator(loaded.root)
-    registry = local.running_registry(loaded.root)
+    state = emulator.running_emulator(loaded.root)
+    registry_state = registry.running_registry(loaded.root)
     if as_json:
         console.print_json(
             {
                 "running": state is not None,
                 "endpoint": state.endpoint if state else None,
-                "registry": registry.host if registry else None,
+                "registry": registry_state.host if registry_state else None,
             }
         )
         return
@@ -76,7 +80,9 @@ def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
         console.out.print("local AWS is not running (start it with `batchplane local start`)")
     else:
         console.out.print(f"local AWS running at {state.endpoint} (pid {state.pid}, log {state.log})")
-    if registry is None:
+    if registry_state is None:
         console.out.print("local registry is not running")
     else:
-        console.out.print(f"local registry running at {registry.host} (pid {registry.pid}, log {registry.log})")
+        console.out.print(
+            f"local registry running at {registry_state.host} (pid {registry_state.pid}, log {registry_state.log})"
+        )

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from batchplane import console, local
+from batchplane import console
 from batchplane.cli.options import ApproveOption, EnvOption, JsonOption, LocalOption, SpecOption, load
 from batchplane.errors import ChangesPendingError
+from batchplane.local.emulator import EmulatorState, require_emulator
 from batchplane.spec import Spec
 from batchplane.spec.checks import did_you_mean
 
@@ -46,8 +47,8 @@ def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool
     raise typer.BadParameter("name the environment with --env ENV (or --all)", param_hint="--env")
 
 
-def _emulator(spec: Spec, use_local: bool) -> local.EmulatorState | None:
-    return local.require_emulator(spec.root) if use_local else None
+def _emulator(spec: Spec, use_local: bool) -> EmulatorState | None:
+    return require_emulator(spec.root) if use_local else None
 
 
 def _targets(

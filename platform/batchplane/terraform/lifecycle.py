@@ -23,16 +23,10 @@ from python_terraform import IsFlagged
 from batchplane import layout
 from batchplane.errors import BatchplaneError, ChangesPendingError, ExitCode, ToolError
 from batchplane.images.lock import read_lock
-from batchplane.local import (
-    EmulatorState,
-    LocalJobs,
-    S3Backend,
-    account_key,
-    ensure_state_bucket,
-    job_environment,
-    prepare_workdir,
-    running_registry,
-)
+from batchplane.local.accounts import S3Backend, account_key, ensure_state_bucket
+from batchplane.local.emulator import EmulatorState
+from batchplane.local.registry import running_registry
+from batchplane.local.workcopy import LocalJobs, job_environment, prepare_workdir
 from batchplane.policy.findings import Outcome, PolicyFailedError
 from batchplane.policy.gate import Request, refuse, run_check, scan_roots, unpinned_images
 from batchplane.render import compare, render

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from batchplane.errors import BatchplaneError, ExitCode, ToolError
-from batchplane.local import EmulatorState, emulator_client
+from batchplane.local.accounts import emulator_client
+from batchplane.local.emulator import EmulatorState
 from batchplane.spec.loader import Spec
 
 DONE = ("SUCCEEDED", "FAILED")
