@@ -11,25 +11,30 @@ import typer
 
 from batchplane import console, local
 from batchplane.cli.options import JsonOption, SpecOption, load
+from batchplane.cli.plain import Command, Group
 from batchplane.errors import BatchplaneError
 
-local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
+local_app = typer.Typer(cls=Group, help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
 
 
-@local_app.command("start")
+@local_app.command("start", cls=Command)
 def local_start(
     port: Annotated[
-        int | None, typer.Option("--port", help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}).")
+        int | None, typer.Option("--port", metavar="N", help=f"Port on 127.0.0.1 (default {local.DEFAULT_PORT}).")
     ] = None,
     registry_port: Annotated[
         int | None,
-        typer.Option("--registry-port", help=f"Port of the image registry (default {local.DEFAULT_REGISTRY_PORT})."),
+        typer.Option(
+            "--registry-port", metavar="N", help=f"Port of the image registry (default {local.DEFAULT_REGISTRY_PORT})."
+        ),
     ] = None,
     spec: SpecOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Start the local AWS and the local image registry in the background (idempotent)."""
     loaded = load(spec)
     state, started = local.start(loaded.root, port)
+    registry = None
     try:
         registry, registry_started = local.start_registry(loaded.root, registry_port)
         console.note(
@@ -43,21 +48,40 @@ def local_start(
     accounts = {loaded.platform.registry_account_id, *(e.account_id for e in loaded.platform.environments.values())}
     for account in sorted(accounts):
         local.account_key(loaded.root, state, account, loaded.platform.region)
+    if as_json:
+        console.print_json(
+            {
+                "started": started,
+                "endpoint": state.endpoint,
+                "pid": state.pid,
+                "registry": registry.host if registry else None,
+            }
+        )
+        return
     console.out.print(f"local AWS {'started' if started else 'already running'} at {state.endpoint} (pid {state.pid})")
 
 
-@local_app.command("stop")
-def local_stop(spec: SpecOption = None) -> None:
+@local_app.command("stop", cls=Command)
+def local_stop(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Stop the local AWS started for this repository (by its PID)."""
     loaded = load(spec)
     registry = local.stop_registry(loaded.root)
     if registry is not None:
         console.note(f"local registry stopped (pid {registry.pid})")
     state = local.stop(loaded.root)
+    if as_json:
+        console.print_json(
+            {
+                "stopped": state is not None,
+                "pid": state.pid if state else None,
+                "registry_stopped": registry is not None,
+            }
+        )
+        return
     console.out.print("local AWS was not running" if state is None else f"local AWS stopped (pid {state.pid})")
 
 
-@local_app.command("status")
+@local_app.command("status", cls=Command)
 def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Whether the local AWS runs, and where."""
     loaded = load(spec)

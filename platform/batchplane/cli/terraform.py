@@ -7,14 +7,16 @@ a pre-commit hook, needs none of them).
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from batchplane import console, local
-from batchplane.cli.options import ApproveOption, EnvOption, JsonOption, LocalOption, SpecOption, load
+from batchplane.cli.options import ApproveOption, JsonOption, LocalOption, SpecOption, load
 from batchplane.errors import ChangesPendingError
+from batchplane.progress import tracker
 from batchplane.spec import Spec
 from batchplane.spec.checks import did_you_mean
 
@@ -34,6 +36,26 @@ def _lifecycle() -> ModuleType:
 AllOption = Annotated[bool, typer.Option("--all", help="Every environment (and the shared root), in parallel.")]
 
 
+def _roots_option(verb: str, default: str) -> Any:
+    return typer.Option(
+        "--env", "-e", metavar="ENV", help=f"An environment (or shared) to {verb}; repeat for several ({default})."
+    )
+
+
+PlanEnvOption = Annotated[list[str] | None, _roots_option("plan", "default: every root")]
+DriftEnvOption = Annotated[list[str] | None, _roots_option("compare", "default: every root")]
+ApplyEnvOption = Annotated[list[str] | None, _roots_option("apply", "required")]
+DestroyEnvOption = Annotated[list[str] | None, _roots_option("destroy", "required")]
+OutputEnvOption = Annotated[list[str] | None, _roots_option("read", "required")]
+PlanIfMissingOption = Annotated[
+    bool,
+    typer.Option(
+        "--plan-if-missing",
+        help="Without a saved plan, plan (and gate) first, then apply it: one step instead of `plan` and `apply`.",
+    ),
+]
+
+
 def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool) -> list[str]:
     known: list[str] = _lifecycle().roots_of(spec)
     if envs:
@@ -47,29 +69,14 @@ def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool
     raise typer.BadParameter("name the environment with --env ENV (or --all)", param_hint="--env")
 
 
-def _emulator(spec: Spec, use_local: bool) -> local.EmulatorState | None:
-    return local.require_emulator(spec.root) if use_local else None
-
-
 def _targets(
     spec: Spec, envs: list[str] | None, every: bool, use_local: bool, *, default_all: bool
 ) -> list[lifecycle.Target]:
     """The roots asked for, each prepared (a local working copy with --local)."""
-    emulator = _emulator(spec, use_local)
+    emulator = local.require_emulator(spec.root) if use_local else None
     return [
         _lifecycle().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)
     ]
-
-
-def _plan_all(
-    targets: list[lifecycle.Target], sink: lifecycle.LineSink | None, *, purpose: str
-) -> list[lifecycle.PlanResult]:
-    """Init one by one (terraform's plugin cache is not safe for concurrent installs), then plan in parallel."""
-    for target in targets:
-        _lifecycle().init(target)
-    progress = sink if len(targets) == 1 else None
-    with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
-        return list(pool.map(lambda t: _lifecycle().plan(t, progress, purpose=purpose), targets))
 
 
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
@@ -78,12 +85,14 @@ def _sink(as_json: bool) -> lifecycle.LineSink | None:
     return console.progress_line
 
 
-def _print_plan(result: lifecycle.PlanResult) -> None:
-    console.out.print(console.plan_table(result.root, result.summary(), local=result.local))
+def _confirm(target: lifecycle.Target, action: str) -> bool:
+    if not target.needs_approval or not console.interactive():
+        return False
+    return typer.confirm(f"{target.root} needs approval. Really {action} it?", default=False)
 
 
 def plan(
-    env: EnvOption = None,
+    env: PlanEnvOption = None,
     every: AllOption = False,
     use_local: LocalOption = False,
     spec: SpecOption = None,
@@ -94,20 +103,23 @@ def plan(
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
         _lifecycle().refuse_unpinned(loaded, target.root)
-    results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json))
-    for result in results:
-        if not as_json:
-            _print_plan(result)
+    with tracker() as steps, steps.step(f"init, plan and gate {_labels(targets)}"):
+        results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json))
     if as_json:
         console.print_json({"plans": [r.as_dict() for r in results]})
+        return
+    for result in results:
+        console.out.print(console.plan_table(result.root, result.summary(), local=result.local))
+
+
+def _labels(targets: list[lifecycle.Target]) -> str:
+    return ", ".join(t.label for t in targets)
 
 
 def apply(
-    env: EnvOption = None,
+    env: ApplyEnvOption = None,
     use_local: LocalOption = False,
-    auto_approve: Annotated[
-        bool, typer.Option("--auto-approve", help="Plan and apply in one step when there is no saved plan.")
-    ] = False,
+    plan_if_missing: PlanIfMissingOption = False,
     approve_production: ApproveOption = False,
     spec: SpecOption = None,
     as_json: JsonOption = False,
@@ -115,50 +127,69 @@ def apply(
     """Apply the saved plan of an environment (from `batchplane plan`)."""
     results = []
     loaded = load(spec)
-    for target in _targets(loaded, env, False, use_local, default_all=False):
-        approved = approve_production or _confirm(target, "apply")
-        _lifecycle().require_approval(target, approved, "apply")
-        _lifecycle().refuse_unpinned(loaded, target.root)
-        if auto_approve and not (target.plan_dir / _lifecycle().META_FILE).is_file():
-            _lifecycle().plan_and_gate(loaded, [target], _sink(as_json))
-        _lifecycle().apply(target, approved=approved, sink=_sink(as_json))
-        if as_json:
-            results.append({"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)})
-        if not as_json:
-            console.out.print(f"{target.label}: applied")
+    with tracker() as steps:
+        for target in _targets(loaded, env, False, use_local, default_all=False):
+            approved = approve_production or _confirm(target, "apply")
+            _lifecycle().require_approval(target, approved, "apply")
+            _lifecycle().refuse_unpinned(loaded, target.root)
+            if plan_if_missing and not (target.plan_dir / _lifecycle().META_FILE).is_file():
+                with steps.step(f"{target.label}: init, plan and gate"):
+                    _lifecycle().plan_and_gate(loaded, [target], _sink(as_json))
+            with steps.step(f"{target.label}: apply"):
+                _lifecycle().apply(target, approved=approved, sink=_sink(as_json))
+            if as_json:
+                results.append(
+                    {"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)}
+                )
+            else:
+                console.out.print(f"{target.label}: applied")
     if as_json:
         console.print_json({"applied": results})
 
 
-def _confirm(target: lifecycle.Target, action: str) -> bool:
-    if not target.needs_approval or not console.interactive():
-        return False
-    return typer.confirm(f"{target.root} needs approval. Really {action} it?", default=False)
-
-
 def destroy(
-    env: EnvOption = None,
+    env: DestroyEnvOption = None,
     use_local: LocalOption = False,
     approve_production: ApproveOption = False,
     spec: SpecOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Destroy everything terraform manages in an environment."""
-    for target in _targets(load(spec), env, False, use_local, default_all=False):
-        approved = approve_production or _confirm(target, "destroy")
-        _lifecycle().init(target)
-        _lifecycle().destroy(target, approved=approved, sink=_sink(False))
-        console.out.print(f"{target.label}: destroyed")
+    destroyed = []
+    with tracker() as steps:
+        for target in _targets(load(spec), env, False, use_local, default_all=False):
+            approved = approve_production or _confirm(target, "destroy")
+            with steps.step(f"{target.label}: init and destroy"):
+                _lifecycle().init(target)
+                _lifecycle().destroy(target, approved=approved, sink=_sink(as_json))
+            destroyed.append({"environment": target.root, "local": target.local})
+            if not as_json:
+                console.out.print(f"{target.label}: destroyed")
+    if as_json:
+        console.print_json({"destroyed": destroyed})
 
 
 def drift(
-    env: EnvOption = None,
+    env: DriftEnvOption = None,
     every: AllOption = False,
     use_local: LocalOption = False,
     spec: SpecOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compare reality with the rendered roots; exit 6 and list addresses when they differ."""
-    results = _plan_all(_targets(load(spec), env, every, use_local, default_all=True), None, purpose="drift")
+    targets = _targets(load(spec), env, every, use_local, default_all=True)
+    with tracker() as steps:
+        for target in targets:  # one by one: terraform's plugin cache is not safe for concurrent installs
+            with steps.step(f"{target.label}: init"):
+                _lifecycle().init(target)
+
+        def planned(target: lifecycle.Target) -> lifecycle.PlanResult:
+            with steps.step(f"{target.label}: plan"):
+                result: lifecycle.PlanResult = _lifecycle().plan(target, None, purpose="drift")
+                return result
+
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(targets)))) as pool:
+            results = list(pool.map(planned, targets))
     drifted = {r.root: [c.address for c in r.changes] for r in results}
     if as_json:
         console.print_json({"drift": drifted})
@@ -172,13 +203,22 @@ def drift(
 
 
 def output(
-    env: EnvOption = None,
+    env: OutputEnvOption = None,
     use_local: LocalOption = False,
     spec: SpecOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print an environment's Terraform outputs as JSON."""
+    """Print an environment's Terraform outputs (NAME = VALUE; JSON with --json)."""
     values = {}
     for target in _targets(load(spec), env, False, use_local, default_all=False):
         _lifecycle().init(target)
         values[target.root] = _lifecycle().outputs(target)
-    console.print_json(values if len(values) > 1 else next(iter(values.values())))
+    if as_json:
+        console.print_json(values if len(values) > 1 else next(iter(values.values())))
+        return
+    for root, outputs in values.items():
+        if len(values) > 1:
+            console.out.print(f"{root}:", markup=False)
+        for name, value in sorted(outputs.items()):
+            shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            console.out.print(f"{'  ' if len(values) > 1 else ''}{name} = {shown}", markup=False)
