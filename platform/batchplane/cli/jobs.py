@@ -53,13 +53,7 @@ def jobs_new(
     """Scaffold job_images/NAME and a spec entry that passes every check, then render."""
     from batchplane.scaffold import new_job  # renders and gates: loaded only when used
 
-    result = new_job(
-        spec_path(spec),
-        name,
-        queue=queue,
-        interruptible=interruptible,
-        fargate=fargate,
-    )
+    result = new_job(spec_path(spec), name, queue=queue, interruptible=interruptible, fargate=fargate)
     if as_json:
         console.print_json(result.as_dict())
         return

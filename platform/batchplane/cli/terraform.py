@@ -8,6 +8,7 @@ a pre-commit hook, needs none of them).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,7 +17,7 @@ import typer
 from batchplane import console, local
 from batchplane.cli.options import ApproveOption, JsonOption, LocalOption, SpecOption, load
 from batchplane.errors import ChangesPendingError
-from batchplane.progress import tracker
+from batchplane.progress import Tracker, tracker
 from batchplane.spec import Spec
 from batchplane.spec.checks import did_you_mean
 
@@ -103,8 +104,8 @@ def plan(
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
         _lifecycle().refuse_unpinned(loaded, target.root)
-    with tracker() as steps, steps.step(f"init, plan and gate {_labels(targets)}"):
-        results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json))
+    with tracker() as steps:
+        results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json), step=steps.step)
     if as_json:
         console.print_json({"plans": [r.as_dict() for r in results]})
         return
@@ -112,8 +113,30 @@ def plan(
         console.out.print(console.plan_table(result.root, result.summary(), local=result.local))
 
 
-def _labels(targets: list[lifecycle.Target]) -> str:
-    return ", ".join(t.label for t in targets)
+def _each_root(
+    spec: Spec,
+    env: list[str] | None,
+    use_local: bool,
+    approve_production: bool,
+    as_json: bool,
+    *,
+    action: str,
+    done: str,
+    act: Callable[[lifecycle.Target, bool, Tracker], None],
+    report: Callable[[lifecycle.Target], dict[str, Any]],
+) -> None:
+    """``act`` on each root of --env in turn, once approved; then one line, or one JSON entry, per root."""
+    finished = []
+    for target in _targets(spec, env, False, use_local, default_all=False):
+        approved = approve_production or _confirm(target, action)  # asked before any progress is drawn
+        with tracker() as steps:
+            act(target, approved, steps)
+        if as_json:
+            finished.append(report(target))
+        else:
+            console.out.print(f"{target.label}: {done}")
+    if as_json:
+        console.print_json({done: finished})
 
 
 def apply(
@@ -125,26 +148,22 @@ def apply(
     as_json: JsonOption = False,
 ) -> None:
     """Apply the saved plan of an environment (from `batchplane plan`)."""
-    results = []
     loaded = load(spec)
-    with tracker() as steps:
-        for target in _targets(loaded, env, False, use_local, default_all=False):
-            approved = approve_production or _confirm(target, "apply")
-            _lifecycle().require_approval(target, approved, "apply")
-            _lifecycle().refuse_unpinned(loaded, target.root)
-            if plan_if_missing and not (target.plan_dir / _lifecycle().META_FILE).is_file():
-                with steps.step(f"{target.label}: init, plan and gate"):
-                    _lifecycle().plan_and_gate(loaded, [target], _sink(as_json))
-            with steps.step(f"{target.label}: apply"):
-                _lifecycle().apply(target, approved=approved, sink=_sink(as_json))
-            if as_json:
-                results.append(
-                    {"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)}
-                )
-            else:
-                console.out.print(f"{target.label}: applied")
-    if as_json:
-        console.print_json({"applied": results})
+
+    def act(target: lifecycle.Target, approved: bool, steps: Tracker) -> None:
+        _lifecycle().require_approval(target, approved, "apply")
+        _lifecycle().refuse_unpinned(loaded, target.root)
+        if plan_if_missing and not (target.plan_dir / _lifecycle().META_FILE).is_file():
+            _lifecycle().plan_and_gate(loaded, [target], _sink(as_json), step=steps.step)
+        with steps.step(f"{target.label}: apply"):
+            _lifecycle().apply(target, approved=approved, sink=_sink(as_json))
+
+    def report(target: lifecycle.Target) -> dict[str, Any]:
+        return {"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)}
+
+    _each_root(
+        loaded, env, use_local, approve_production, as_json, action="apply", done="applied", act=act, report=report
+    )
 
 
 def destroy(
@@ -155,18 +174,26 @@ def destroy(
     as_json: JsonOption = False,
 ) -> None:
     """Destroy everything terraform manages in an environment."""
-    destroyed = []
-    with tracker() as steps:
-        for target in _targets(load(spec), env, False, use_local, default_all=False):
-            approved = approve_production or _confirm(target, "destroy")
-            with steps.step(f"{target.label}: init and destroy"):
-                _lifecycle().init(target)
-                _lifecycle().destroy(target, approved=approved, sink=_sink(as_json))
-            destroyed.append({"environment": target.root, "local": target.local})
-            if not as_json:
-                console.out.print(f"{target.label}: destroyed")
-    if as_json:
-        console.print_json({"destroyed": destroyed})
+
+    def act(target: lifecycle.Target, approved: bool, steps: Tracker) -> None:
+        with steps.step(f"{target.label}: init and destroy"):
+            _lifecycle().init(target)
+            _lifecycle().destroy(target, approved=approved, sink=_sink(as_json))
+
+    def report(target: lifecycle.Target) -> dict[str, Any]:
+        return {"environment": target.root, "local": target.local}
+
+    _each_root(
+        load(spec),
+        env,
+        use_local,
+        approve_production,
+        as_json,
+        action="destroy",
+        done="destroyed",
+        act=act,
+        report=report,
+    )
 
 
 def drift(

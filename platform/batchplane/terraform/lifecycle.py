@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -370,7 +371,12 @@ def refuse_broken_root(spec: Spec, root: str) -> None:
 
 
 def plan_and_gate(
-    spec: Spec, targets: list[Target], sink: LineSink | None = None, *, workers: int = 4
+    spec: Spec,
+    targets: list[Target],
+    sink: LineSink | None = None,
+    *,
+    workers: int = 4,
+    step: Callable[[str], AbstractContextManager[object]] = lambda _name: nullcontext(),
 ) -> list[PlanResult]:
     """Init one by one, plan in parallel, then gate every plan that changes something.
 
@@ -381,11 +387,13 @@ def plan_and_gate(
     the plan JSON. A plan without changes needs no gate and scans nothing.
     (Measured on a fresh dev root: scanning during init or during plan costs
     as much, the CPU being taken by the provider's hash or the emulator.)
+    ``step`` wraps each root's init, plan and gate (``"dev: plan"``), e.g. to show progress.
     """
     scanner = ThreadPoolExecutor(max_workers=1)
     try:
         for target in targets:
-            init(target)
+            with step(f"{target.label}: init"):
+                init(target)
         scans: dict[str, Future[Outcome]] = {}
 
         def scan(target: Target) -> None:
@@ -393,11 +401,17 @@ def plan_and_gate(
                 scans[target.root] = scanner.submit(scan_roots, spec, [target.root])
 
         progress = sink if len(targets) == 1 else None
+
+        def planned(target: Target) -> PlanResult:
+            with step(f"{target.label}: plan"):
+                return plan(target, progress, on_changes=lambda: scan(target))
+
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-            results = list(pool.map(lambda t: plan(t, progress, on_changes=lambda: scan(t)), targets))
+            results = list(pool.map(planned, targets))
         for target, result in zip(targets, results, strict=True):
             if result.has_changes:
-                gate_plan(spec, target, result, roots=scans.get(target.root))
+                with step(f"{target.label}: gate"):
+                    gate_plan(spec, target, result, roots=scans.get(target.root))
         return results
     finally:
         scanner.shutdown(wait=False, cancel_futures=True)
