@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from batchplane import console
 from batchplane.cli.app import app
 from tests.conftest import copy_example
 from tests.unit.cli_tree import leaves, long_flags
@@ -104,3 +105,10 @@ def test_completion_is_offered_and_answers() -> None:
         env={"_BATCHPLANE_COMPLETE": "complete_bash", "COMP_WORDS": "batchplane jobs s", "COMP_CWORD": "2"},
     )
     assert answered.stdout.split() == ["submit", "status"]
+
+
+def test_quiet_lasts_one_command_line(repo: Path) -> None:
+    """Tests and other callers run many command lines in one process: notes afterwards still print."""
+    assert runner.invoke(app, ["--quiet", "render", "--check"]).exit_code == 0
+    assert not console.settings.quiet
+    assert console.settings.progress

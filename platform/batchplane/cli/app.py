@@ -71,6 +71,8 @@ class _Group(Group):
             if _debug(ctx):
                 traceback.print_exc()
             raise typer.Exit(console.unexpected(exc, as_json=as_json)) from None
+        finally:
+            console.configure(quiet=False, as_json=False)  # --quiet lasts one command line, not the process
 
 
 def _debug(ctx: ClickContext) -> bool:
