@@ -1,13 +1,19 @@
-"""Where output goes: results on stdout, progress and diagnostics on stderr."""
+"""Where output goes: results on stdout, progress and diagnostics on stderr.
+
+``NO_COLOR`` (set and not empty) means no escape sequences at all, bold and
+italic included, as does a stream that is not a terminal. ``--quiet`` silences
+notes and progress on stderr; errors are always printed.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.markup import escape
@@ -22,13 +28,41 @@ from batchplane.errors import (
     StateFileError,
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+NO_COLOR = os.environ.get("NO_COLOR", "") != ""
+"""Whether the user asked for no colour: then no styles either (Rich alone would still print bold)."""
+
+_COLORS: Literal["auto"] | None = None if NO_COLOR else "auto"
+out = Console(highlight=False, soft_wrap=True, color_system=_COLORS)
+err = Console(stderr=True, highlight=False, soft_wrap=True, color_system=_COLORS)
+
+
+@dataclass
+class Settings:
+    """What the global options asked of stderr."""
+
+    quiet: bool = False
+    """``--quiet``: no notes, no progress, no terraform progress lines."""
+    progress: bool = True
+    """Progress displays (also off with ``--json``: a machine reads the run)."""
+
+
+settings = Settings()
+
+
+def configure(*, quiet: bool, as_json: bool) -> None:
+    """Apply the global options of this command line."""
+    settings.quiet = quiet
+    settings.progress = not quiet and not as_json
+
+
+def json_text(value: Any) -> str:
+    """A machine-readable result as every command writes it."""
+    return json.dumps(value, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def print_json(value: Any) -> None:
     """Machine-readable result on stdout (never coloured, never wrapped)."""
-    out.file.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+    out.file.write(json_text(value))
     out.file.flush()
 
 
@@ -37,7 +71,9 @@ def error(message: str) -> None:
 
 
 def note(message: str) -> None:
-    err.print(message, markup=False)
+    """A diagnostic or a hint on stderr (not with ``--quiet``)."""
+    if not settings.quiet:
+        err.print(message, markup=False)
 
 
 def json_requested(argv: Sequence[str]) -> bool:
@@ -124,7 +160,7 @@ _PROGRESS = re.compile(
 def progress_line(line: str) -> None:
     """terraform's progress on stderr: resource lines and the final tally, not the diff."""
     text = line.strip()
-    if _PROGRESS.match(text):
+    if not settings.quiet and _PROGRESS.match(text):
         err.print(f"  {text}", markup=False, highlight=False)
 
 

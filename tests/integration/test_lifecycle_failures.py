@@ -37,7 +37,7 @@ def test_emulator_killed_mid_apply_fails_clearly_and_a_new_apply_converges(repo:
 
     restarted = repo.run("local", "start", "--port", str(free_port()))
     assert restarted.returncode == 0, restarted.stderr
-    converged = repo.run("apply", "--env", "dev", "--local", "--auto-approve")
+    converged = repo.run("apply", "--env", "dev", "--local", "--plan-if-missing")
     assert converged.returncode == 0, converged.stderr[-3000:]
     assert repo.plan_json("dev")["has_changes"] is False
 

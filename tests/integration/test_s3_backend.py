@@ -45,7 +45,7 @@ def _s3(repo: LocalRepo) -> object:
 
 def test_state_is_written_to_the_bucket(repo: LocalRepo) -> None:
     assert 'backend "s3"' in (repo.root / "environments/shared/backend.tf").read_text()
-    applied = repo.run("apply", "--env", "shared", "--local", "--auto-approve")
+    applied = repo.run("apply", "--env", "shared", "--local", "--plan-if-missing")
     assert applied.returncode == 0, applied.stderr[-3000:]
     state = json.loads(_s3(repo).get_object(Bucket=BUCKET, Key=KEY)["Body"].read())  # type: ignore[attr-defined]
     assert any(r["type"] == "aws_ecr_repository" for r in state["resources"])

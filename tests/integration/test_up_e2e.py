@@ -187,7 +187,7 @@ def test_promotion_moves_only_applied_digests_dev_to_test_to_prod(repo: LocalRep
     assert promoted.returncode == 0, promoted.stderr
     assert json.loads(promoted.stdout)["written"] is True
     assert read_lock(repo.root).entry("csv-ingest", "test").digest == digest  # type: ignore[union-attr]
-    applied = repo.run("apply", "--env", "test", "--local", "--auto-approve", timeout=1200)
+    applied = repo.run("apply", "--env", "test", "--local", "--plan-if-missing", timeout=1200)
     assert applied.returncode == 0, applied.stderr
 
     unapproved = repo.run("promote", "--from", "test", "--to", "prod", "--local")
@@ -195,7 +195,7 @@ def test_promotion_moves_only_applied_digests_dev_to_test_to_prod(repo: LocalRep
     assert "--approve-production" in unapproved.stderr
     promoted = repo.run("promote", "--from", "test", "--to", "prod", "--local", "--approve-production")
     assert promoted.returncode == 0, promoted.stderr
-    applied = repo.run("apply", "--env", "prod", "--local", "--auto-approve", "--approve-production", timeout=1200)
+    applied = repo.run("apply", "--env", "prod", "--local", "--plan-if-missing", "--approve-production", timeout=1200)
     assert applied.returncode == 0, applied.stderr
 
     registry = _registry(repo)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer import rich_utils
 from typer._click.core import Context as ClickContext  # the Context TyperGroup.invoke is typed with
 from typer._click.exceptions import UsageError
-from typer.core import TyperGroup
 
 from batchplane import __version__, console
 from batchplane.cli.check import check
@@ -25,6 +25,7 @@ from batchplane.cli.graph import graph
 from batchplane.cli.images import images_app
 from batchplane.cli.jobs import jobs_app
 from batchplane.cli.local import local_app
+from batchplane.cli.plain import Command, Group
 from batchplane.cli.report import report_app
 from batchplane.cli.spec import render_command, schema, validate
 from batchplane.cli.terraform import apply, destroy, drift, output, plan
@@ -38,7 +39,11 @@ class State:
     spec: Path | None = None
 
 
-class _Group(TyperGroup):
+if console.NO_COLOR:
+    rich_utils.COLOR_SYSTEM = None  # Typer's help and usage errors: no bold or dim either
+
+
+class _Group(Group):
     """Maps errors to exit codes once, for every command (and, in JSON mode, to an error document)."""
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
@@ -67,6 +72,8 @@ class _Group(TyperGroup):
             if _debug(ctx):
                 traceback.print_exc()
             raise typer.Exit(console.unexpected(exc, as_json=as_json)) from None
+        finally:
+            console.configure(quiet=False, as_json=False)  # --quiet lasts one command line, not the process
 
 
 def _debug(ctx: ClickContext) -> bool:
@@ -78,7 +85,7 @@ app = typer.Typer(
     cls=_Group,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     help="Declarative AWS Batch platforms: one spec, per-environment Terraform, policy gates.",
 )
 
@@ -93,29 +100,31 @@ def _version(value: bool) -> None:
 def _main(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No notes or progress on stderr (errors still are).")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     ctx.obj = State(debug=debug)
+    console.configure(quiet=quiet, as_json=bool(ctx.meta.get("batchplane.json")))
 
 
-app.command()(validate)
-app.command(name="render")(render_command)
-app.command()(schema)
-app.command()(check)
-app.command()(plan)
-app.command()(apply)
-app.command()(destroy)
-app.command()(drift)
-app.command()(output)
+app.command(cls=Command)(validate)
+app.command(name="render", cls=Command)(render_command)
+app.command(cls=Command)(schema)
+app.command(cls=Command)(check)
+app.command(cls=Command)(plan)
+app.command(cls=Command)(apply)
+app.command(cls=Command)(destroy)
+app.command(cls=Command)(drift)
+app.command(cls=Command)(output)
 app.add_typer(images_app, name="images")
 app.add_typer(jobs_app, name="jobs")
-app.command()(up)
-app.command()(promote)
-app.command()(diff)
-app.command()(graph)
+app.command(cls=Command)(up)
+app.command(cls=Command)(promote)
+app.command(cls=Command)(diff)
+app.command(cls=Command)(graph)
 app.add_typer(local_app, name="local")
 app.add_typer(report_app, name="report")
 

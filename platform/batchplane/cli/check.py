@@ -1,6 +1,6 @@
 """``batchplane check``: the policy gate a pull request relies on.
 
-Register with ``app.command()(check)``; parsing and printing only, the work is
+Register with ``app.command(cls=Command)(check)``; parsing and printing only, the work is
 :func:`batchplane.policy.gate.run_check`.
 """
 
@@ -11,20 +11,27 @@ from typing import Annotated
 
 import typer
 
-from batchplane.cli.options import EnvOption, SpecOption, known_environments, load
+from batchplane.cli.options import OutputOption, SpecOption, known_environments, load
 from batchplane.policy.emit import Destination, emit_and_enforce
-from batchplane.policy.findings import Severity
-from batchplane.policy.gate import Request, run_check
-from batchplane.policy.reports import ReportFormat
+from batchplane.policy.findings import SEVERITIES, Severity
+from batchplane.policy.gate import Request, run_check, scan_roots
+from batchplane.policy.reports import FORMATS, ReportFormat
+from batchplane.progress import tracker
 
-# The choices are the policy's own words (Literal types: findings.SEVERITIES, report.FORMATS).
-FormatOption = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
-OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
+# The choices are the policy's own words (Literal types: findings.SEVERITIES, reports.FORMATS).
+CheckEnvOption = Annotated[
+    list[str] | None,
+    typer.Option("--env", "-e", metavar="ENV", help="An environment to check; repeat for several (default: all)."),
+]
+FormatOption = Annotated[
+    ReportFormat,
+    typer.Option("--format", "-f", metavar="FORMAT", help=f"Report format: {', '.join(FORMATS)}."),
 ]
 PlanOption = Annotated[
     Path | None,
-    typer.Option("--plan", help="Also scan this plan JSON (`terraform show -json`) of the one --env given."),
+    typer.Option(
+        "--plan", metavar="FILE", help="Also scan this plan JSON (`terraform show -json`) of the one --env given."
+    ),
 ]
 SpecOnlyOption = Annotated[
     bool, typer.Option("--spec-only", help="Spec rules only (milliseconds, no Checkov): for pre-commit hooks.")
@@ -42,12 +49,17 @@ ShowWaivedOption = Annotated[
     typer.Option("--show-waived", help="List waived findings too (text, github, markdown hide them by default)."),
 ]
 FailOnOption = Annotated[
-    Severity, typer.Option("--fail-on", help="Exit 4 when an unwaived finding at or above this severity remains.")
+    Severity,
+    typer.Option(
+        "--fail-on",
+        metavar="SEVERITY",
+        help=f"Exit 4 when an unwaived finding at or above this severity ({', '.join(SEVERITIES)}) remains.",
+    ),
 ]
 
 
 def check(
-    env: EnvOption = None,
+    env: CheckEnvOption = None,
     fmt: FormatOption = "text",
     output: OutputOption = None,
     plan: PlanOption = None,
@@ -65,5 +77,9 @@ def check(
     if plan is not None and spec_only:
         raise typer.BadParameter("--plan needs Checkov: drop --spec-only", param_hint="--plan")
     environments = list(dict.fromkeys(env)) if env else loaded.environments
-    outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan, base=base))
+    roots = None
+    if not spec_only:
+        with tracker() as steps, steps.step(f"Checkov: scanning {', '.join(environments)}"):
+            roots = scan_roots(loaded, environments)
+    outcome = run_check(loaded, Request(environments, spec_only=spec_only, plan=plan, base=base), roots=roots)
     emit_and_enforce(outcome, Destination(fmt, output, show_waived), loaded.path, fail_on)

@@ -1,6 +1,6 @@
 """``batchplane graph``: a picture of one environment for reviews.
 
-Register with ``app.command()(graph)``; parsing and printing only, the work is
+Register with ``app.command(cls=Command)(graph)``; parsing and printing only, the work is
 in :mod:`batchplane.views.graph`.
 """
 
@@ -13,20 +13,22 @@ from typing import Annotated
 import typer
 
 from batchplane import console
-from batchplane.cli.options import SpecOption, known_environment, load
+from batchplane.cli.options import OutputOption, SpecOption, known_environment, load
 from batchplane.files import write_output
 from batchplane.views.graph import FORMAT_SUFFIXES, GraphFormat, build_graph, render_graph
 
-GraphEnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment to draw.")]
+GraphEnvOption = Annotated[str, typer.Option("--env", "-e", metavar="ENV", help="The environment to draw.")]
 GraphFormatOption = Annotated[
     GraphFormat | None,
     typer.Option(
-        "--format", "-f", help="Output format (default: from the --output suffix; mermaid on stdout without one)."
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help=f"{', '.join(GraphFormat)}; default: from the --output suffix, mermaid on stdout without one.",
     ),
 ]
-GraphOutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
 AwsNamesOption = Annotated[
-    bool, typer.Option("--aws-names", help="Also show each resource's AWS name (<platform>-<env>-<name>).")
+    bool, typer.Option("--aws-names", help="Also show each resource's AWS name (PLATFORM-ENV-NAME).")
 ]
 
 
@@ -48,7 +50,7 @@ def _format(fmt: GraphFormat | None, output: Path | None) -> GraphFormat:
 def graph(
     env: GraphEnvOption,
     fmt: GraphFormatOption = None,
-    output: GraphOutputOption = None,
+    output: OutputOption = None,
     aws_names: AwsNamesOption = False,
     spec: SpecOption = None,
 ) -> None:

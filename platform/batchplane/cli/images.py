@@ -11,18 +11,22 @@ import typer
 
 from batchplane import console
 from batchplane.cli.options import JsonOption, LocalOption, SpecOption, known_environment, load
+from batchplane.cli.plain import Command, Group
+from batchplane.progress import tracker
 
-images_app = typer.Typer(help="Job images: build, push, pin by digest.", no_args_is_help=True)
+images_app = typer.Typer(cls=Group, help="Job images: build, push, pin by digest.", no_args_is_help=True)
 
 
-@images_app.command("build")
+@images_app.command("build", cls=Command)
 def images_build(
-    names: Annotated[list[str] | None, typer.Argument(help="Images to build (default: every job image).")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(metavar="NAME", help="Images to build (default: every job image).")
+    ] = None,
     push: Annotated[
         bool, typer.Option("--push", help="Push, and pin the digests for --env in images.lock.json.")
     ] = False,
     env: Annotated[
-        str | None, typer.Option("--env", "-e", help="The environment to pin the pushed digests for.")
+        str | None, typer.Option("--env", "-e", metavar="ENV", help="The environment to pin the pushed digests for.")
     ] = None,
     use_local: LocalOption = False,
     spec: SpecOption = None,
@@ -38,13 +42,16 @@ def images_build(
     from batchplane.workspace import open_workspace
 
     workspace = open_workspace(loaded, use_local=use_local, runs_terraform=False)
-    results = build_images(
-        loaded,
-        names or None,
-        push_to=workspace.registry if push else None,
-        environment=env,
-        report=None if as_json else console.note,
-    )
+    with tracker() as steps, steps.step("build" + (" and push" if push else "")) as describe:
+
+        def report(message: str) -> None:
+            describe(message)
+            if not as_json:
+                console.note(message)
+
+        results = build_images(
+            loaded, names or None, push_to=workspace.registry if push else None, environment=env, report=report
+        )
     if as_json:
         console.print_json({"images": [r.as_dict() for r in results]})
         return

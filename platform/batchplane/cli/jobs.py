@@ -6,30 +6,37 @@ Parsing and printing only; the work is in :mod:`batchplane.scaffold` and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from batchplane import console, layout
 from batchplane.cli.options import JsonOption, LocalOption, OneEnvOption, SpecOption, known_environment, load, spec_path
+from batchplane.cli.plain import Command, Group
 from batchplane.local.emulator import require_emulator
+from batchplane.progress import tracker
 from batchplane.spec import Spec
 from batchplane.workflows import jobs
 
-jobs_app = typer.Typer(help="Scaffold job types, submit them and follow them.", no_args_is_help=True)
+jobs_app = typer.Typer(cls=Group, help="Scaffold job types, submit them and follow them.", no_args_is_help=True)
 
 
-@jobs_app.command("new")
+@jobs_app.command("new", cls=Command)
 def jobs_new(
     name: Annotated[
         str,
-        typer.Argument(help="The new job type, also its image folder (job_images/NAME) and package (NAME, _ for -)."),
+        typer.Argument(
+            metavar="NAME",
+            help="The new job type, also its image folder (job_images/NAME) and package (NAME, _ for -).",
+        ),
     ],
     queue: Annotated[
         str | None,
         typer.Option(
             "--queue",
             "-q",
+            metavar="QUEUE",
             help="Its queue (default: `default` if it fits the other options, else the first that does).",
         ),
     ] = None,
@@ -47,13 +54,7 @@ def jobs_new(
     """Scaffold job_images/NAME and a spec entry that passes every check, then render."""
     from batchplane.scaffold.new_job import new_job  # renders and gates: loaded only when used
 
-    result = new_job(
-        spec_path(spec),
-        name,
-        queue=queue,
-        interruptible=interruptible,
-        fargate=fargate,
-    )
+    result = new_job(spec_path(spec), name, queue=queue, interruptible=interruptible, fargate=fargate)
     if as_json:
         console.print_json(result.as_dict())
         return
@@ -72,7 +73,7 @@ def jobs_new(
     )
 
 
-JobIdArgument = Annotated[str, typer.Argument(help="The job id `jobs submit` printed.")]
+JobIdArgument = Annotated[str, typer.Argument(metavar="JOB_ID", help="The job id `jobs submit` printed.")]
 
 
 def _job_clients(spec: Spec, environment: str, use_local: bool) -> jobs.Clients:
@@ -80,15 +81,26 @@ def _job_clients(spec: Spec, environment: str, use_local: bool) -> jobs.Clients:
     return jobs.clients(spec, environment, require_emulator(spec.root) if use_local else None)
 
 
-@jobs_app.command("submit")
+def _clients_of(spec: Path | None, env: str, use_local: bool) -> jobs.Clients:
+    """The clients of ``--env`` in the spec of ``--spec``."""
+    loaded = load(spec)
+    return _job_clients(loaded, known_environment(loaded, env), use_local)
+
+
+@jobs_app.command("submit", cls=Command)
 def jobs_submit(
-    name: Annotated[str, typer.Argument(help="The job type (a key of `jobs` in the spec).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The job type (a key of `jobs` in the spec).")],
     env: OneEnvOption,
     use_local: LocalOption = False,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="NAME=VALUE, overriding the job's parameter.")
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", metavar="NAME=VALUE", help="Override the job's parameter NAME; repeat for several."
+        ),
     ] = None,
-    array_size: Annotated[int | None, typer.Option("--array-size", help="Run as an array job of N children.")] = None,
+    array_size: Annotated[
+        int | None, typer.Option("--array-size", metavar="N", help="Run as an array job of N children.")
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends; exit 5 when it FAILED.")] = False,
     spec: SpecOption = None,
     as_json: JsonOption = False,
@@ -106,19 +118,21 @@ def jobs_submit(
         else:
             console.out.print(submitted.job_id)
         return
-    final = jobs.wait(
-        clients.batch,
-        submitted.job_id,
-        poll=1.0 if use_local else 5.0,
-        on_change=lambda s: console.note(f"{s.job_id}: {s.status}" + (f" ({s.reason})" if s.reason else "")),
-    )
+    with tracker() as steps, steps.step(f"{submitted.job_id}: SUBMITTED") as describe:
+
+        def changed(state: jobs.JobStatus) -> None:
+            line = f"{state.job_id}: {state.status}" + (f" ({state.reason})" if state.reason else "")
+            describe(line)
+            console.note(line)
+
+        final = jobs.wait(clients.batch, submitted.job_id, poll=1.0 if use_local else 5.0, on_change=changed)
     if as_json:
         console.print_json(final.as_dict())
     else:
         console.out.print(f"{final.job_id} {final.status}")
 
 
-@jobs_app.command("status")
+@jobs_app.command("status", cls=Command)
 def jobs_status(
     job_id: JobIdArgument,
     env: OneEnvOption,
@@ -127,8 +141,7 @@ def jobs_status(
     as_json: JsonOption = False,
 ) -> None:
     """A job's status, reason and exit code."""
-    loaded = load(spec)
-    found = jobs.status(_job_clients(loaded, known_environment(loaded, env), use_local).batch, job_id)
+    found = jobs.status(_clients_of(spec, env, use_local).batch, job_id)
     if as_json:
         console.print_json(found.as_dict())
         return
@@ -137,16 +150,20 @@ def jobs_status(
     console.out.print(f"{found.job_id} {found.name}: {found.status}{extra}{code}")
 
 
-@jobs_app.command("logs")
+@jobs_app.command("logs", cls=Command)
 def jobs_logs(
     job_id: JobIdArgument,
     env: OneEnvOption,
     use_local: LocalOption = False,
     spec: SpecOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """A job's log lines from CloudWatch Logs, oldest first."""
-    loaded = load(spec)
-    clients = _job_clients(loaded, known_environment(loaded, env), use_local)
-    for line in jobs.log_lines(clients.logs, jobs.status(clients.batch, job_id)):
+    clients = _clients_of(spec, env, use_local)
+    lines = jobs.log_lines(clients.logs, jobs.status(clients.batch, job_id))
+    if as_json:
+        console.print_json({"job_id": job_id, "lines": list(lines)})
+        return
+    for line in lines:
         console.out.file.write(line + "\n")
     console.out.file.flush()

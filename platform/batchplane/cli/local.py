@@ -11,27 +11,34 @@ import typer
 
 from batchplane import console
 from batchplane.cli.options import JsonOption, SpecOption, load
+from batchplane.cli.plain import Command, Group
 from batchplane.errors import ToolError
 from batchplane.local import emulator, registry
 from batchplane.local.accounts import account_key, forget_accounts
 
-local_app = typer.Typer(help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
+local_app = typer.Typer(cls=Group, help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
 
 
-@local_app.command("start")
+@local_app.command("start", cls=Command)
 def local_start(
     port: Annotated[
-        int | None, typer.Option("--port", help=f"Port on 127.0.0.1 (default {emulator.DEFAULT_PORT}).")
+        int | None, typer.Option("--port", metavar="N", help=f"Port on 127.0.0.1 (default {emulator.DEFAULT_PORT}).")
     ] = None,
     registry_port: Annotated[
         int | None,
-        typer.Option("--registry-port", help=f"Port of the image registry (default {registry.DEFAULT_REGISTRY_PORT})."),
+        typer.Option(
+            "--registry-port",
+            metavar="N",
+            help=f"Port of the image registry (default {registry.DEFAULT_REGISTRY_PORT}).",
+        ),
     ] = None,
     spec: SpecOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Start the local AWS and the local image registry in the background (idempotent)."""
     loaded = load(spec)
     state, started = emulator.start(loaded.root, port)
+    registry_state = None
     try:
         registry_state, registry_started = registry.start_registry(loaded.root, registry_port)
         console.note(
@@ -46,11 +53,21 @@ def local_start(
     accounts = {loaded.platform.registry_account_id, *(e.account_id for e in loaded.platform.environments.values())}
     for account in sorted(accounts):
         account_key(loaded.root, state, account, loaded.platform.region)
+    if as_json:
+        console.print_json(
+            {
+                "started": started,
+                "endpoint": state.endpoint,
+                "pid": state.pid,
+                "registry": registry_state.host if registry_state else None,
+            }
+        )
+        return
     console.out.print(f"local AWS {'started' if started else 'already running'} at {state.endpoint} (pid {state.pid})")
 
 
-@local_app.command("stop")
-def local_stop(spec: SpecOption = None) -> None:
+@local_app.command("stop", cls=Command)
+def local_stop(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Stop the local AWS started for this repository (by its PID)."""
     loaded = load(spec)
     registry_state = registry.stop_registry(loaded.root)
@@ -58,10 +75,19 @@ def local_stop(spec: SpecOption = None) -> None:
         console.note(f"local registry stopped (pid {registry_state.pid})")
     state = emulator.stop(loaded.root)
     forget_accounts(loaded.root)
+    if as_json:
+        console.print_json(
+            {
+                "stopped": state is not None,
+                "pid": state.pid if state else None,
+                "registry_stopped": registry_state is not None,
+            }
+        )
+        return
     console.out.print("local AWS was not running" if state is None else f"local AWS stopped (pid {state.pid})")
 
 
-@local_app.command("status")
+@local_app.command("status", cls=Command)
 def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     """Whether the local AWS runs, and where."""
     loaded = load(spec)

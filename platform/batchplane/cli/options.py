@@ -1,4 +1,4 @@
-"""Command-line options shared by every command, declared once."""
+"""Command-line options shared by several commands, declared once, each saying what it does there."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ if TYPE_CHECKING:
 
 SpecOption = Annotated[
     Path | None,
-    typer.Option("--spec", help="The platform spec (default: platform.yaml here or in a parent directory)."),
+    typer.Option(
+        "--spec", metavar="FILE", help="The platform spec (default: platform.yaml here or in a parent directory)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable result on stdout.")]
-EnvOption = Annotated[
-    list[str] | None,
-    typer.Option("--env", "-e", help="Environment to act on; repeat for several (default: all)."),
-]
-OneEnvOption = Annotated[str, typer.Option("--env", "-e", help="The environment.")]
+OneEnvOption = Annotated[str, typer.Option("--env", "-e", metavar="ENV", help="The environment.")]
 LocalOption = Annotated[bool, typer.Option("--local", help="Act on the embedded local AWS (see `local start`).")]
 ApproveOption = Annotated[
     bool, typer.Option("--approve-production", help="Approve a change to an environment that needs approval.")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to this file instead of stdout.")
 ]
 
 

@@ -13,11 +13,14 @@ import typer
 
 from batchplane import console, layout
 from batchplane.cli.options import JsonOption, LocalOption, SpecOption, load
+from batchplane.cli.plain import Command, Group
 from batchplane.errors import ChangesPendingError, StateFileError
 from batchplane.files import write_output
 from batchplane.state import read_text
 
-report_app = typer.Typer(help="Reports for reviews: saved plans and checks as one comment.", no_args_is_help=True)
+report_app = typer.Typer(
+    cls=Group, help="Reports for reviews: saved plans and checks as one comment.", no_args_is_help=True
+)
 
 RootsOption = Annotated[
     list[str] | None,
@@ -45,7 +48,7 @@ def _check_report(path: Path | None) -> dict[str, Any] | None:
     return document
 
 
-@report_app.command("pr")
+@report_app.command("pr", cls=Command)
 def report_pr(
     env: RootsOption = None,
     use_local: LocalOption = False,

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from batchplane import console
-from batchplane.cli.options import EnvOption, JsonOption, SpecOption, known_environments, load
+from batchplane.cli.options import JsonOption, OutputOption, SpecOption, known_environments, load
 from batchplane.errors import ChangesPendingError, SpecError
 from batchplane.files import write_output
 from batchplane.images.lock import read_lock
@@ -46,8 +45,16 @@ def validate(spec: SpecOption = None, as_json: JsonOption = False) -> None:
     )
 
 
+RenderEnvOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env", "-e", metavar="ENV", help="An environment to render; repeat for several (default: all, and shared)."
+    ),
+]
+
+
 def render_command(
-    env: EnvOption = None,
+    env: RenderEnvOption = None,
     check: Annotated[
         bool,
         typer.Option("--check", help="Write nothing; exit 6 when environments/ differs from the spec."),
@@ -87,9 +94,7 @@ def render_command(
         console.note(f"rendered {len(rendered.roots)} root(s): {summary}")
 
 
-def schema(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
-) -> None:
+def schema(output: OutputOption = None) -> None:
     """Print the spec's JSON Schema, for editor completion and validation."""
     text = json.dumps(spec_json_schema(), indent=2, sort_keys=True) + "\n"
     if output is None:

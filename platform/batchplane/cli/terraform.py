@@ -7,14 +7,17 @@ a pre-commit hook, needs none of them).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from batchplane import console
-from batchplane.cli.options import ApproveOption, EnvOption, JsonOption, LocalOption, SpecOption, load
+from batchplane.cli.options import ApproveOption, JsonOption, LocalOption, SpecOption, load
 from batchplane.errors import ChangesPendingError
-from batchplane.local.emulator import EmulatorState, require_emulator
+from batchplane.local.emulator import require_emulator
+from batchplane.progress import Tracker, tracker
 from batchplane.spec import Spec
 from batchplane.spec.checks import did_you_mean
 
@@ -34,6 +37,26 @@ def _lifecycle() -> ModuleType:
 AllOption = Annotated[bool, typer.Option("--all", help="Every environment (and the shared root), in parallel.")]
 
 
+def _roots_option(verb: str, default: str) -> Any:
+    return typer.Option(
+        "--env", "-e", metavar="ENV", help=f"An environment (or shared) to {verb}; repeat for several ({default})."
+    )
+
+
+PlanEnvOption = Annotated[list[str] | None, _roots_option("plan", "default: every root")]
+DriftEnvOption = Annotated[list[str] | None, _roots_option("compare", "default: every root")]
+ApplyEnvOption = Annotated[list[str] | None, _roots_option("apply", "required")]
+DestroyEnvOption = Annotated[list[str] | None, _roots_option("destroy", "required")]
+OutputEnvOption = Annotated[list[str] | None, _roots_option("read", "required")]
+PlanIfMissingOption = Annotated[
+    bool,
+    typer.Option(
+        "--plan-if-missing",
+        help="Without a saved plan, plan (and gate) first, then apply it: one step instead of `plan` and `apply`.",
+    ),
+]
+
+
 def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool) -> list[str]:
     known: list[str] = _lifecycle().roots_of(spec)
     if envs:
@@ -47,15 +70,11 @@ def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool
     raise typer.BadParameter("name the environment with --env ENV (or --all)", param_hint="--env")
 
 
-def _emulator(spec: Spec, use_local: bool) -> EmulatorState | None:
-    return require_emulator(spec.root) if use_local else None
-
-
 def _targets(
     spec: Spec, envs: list[str] | None, every: bool, use_local: bool, *, default_all: bool
 ) -> list[lifecycle.Target]:
     """The roots asked for, each prepared (a local working copy with --local)."""
-    emulator = _emulator(spec, use_local)
+    emulator = require_emulator(spec.root) if use_local else None
     return [
         _lifecycle().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)
     ]
@@ -67,21 +86,26 @@ def _sink(as_json: bool) -> lifecycle.LineSink | None:
     return console.progress_line
 
 
-def _print_plan(result: lifecycle.PlanResult) -> None:
-    console.out.print(console.plan_table(result.root, result.summary(), local=result.local))
+def _confirm(target: lifecycle.Target, action: str) -> bool:
+    if not target.needs_approval or not console.interactive():
+        return False
+    return typer.confirm(f"{target.root} needs approval. Really {action} it?", default=False)
+
+
+LockOption = Annotated[
+    bool,
+    typer.Option(
+        "--lock/--no-lock",
+        help="Take the state lock (--no-lock: for read-only pull-request plans; apply always locks).",
+    ),
+]
 
 
 def plan(
-    env: EnvOption = None,
+    env: PlanEnvOption = None,
     every: AllOption = False,
     use_local: LocalOption = False,
-    lock: Annotated[
-        bool,
-        typer.Option(
-            "--lock/--no-lock",
-            help="Take the state lock (--no-lock: for read-only pull-request plans; apply always locks).",
-        ),
-    ] = True,
+    lock: LockOption = True,
     spec: SpecOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -90,66 +114,102 @@ def plan(
     targets = _targets(loaded, env, every, use_local, default_all=True)
     for target in targets:
         _lifecycle().refuse_unpinned(loaded, target.root)
-    results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json), lock=lock)
-    for result in results:
-        if not as_json:
-            _print_plan(result)
+    with tracker() as steps:
+        results = _lifecycle().plan_and_gate(loaded, targets, _sink(as_json), lock=lock, step=steps.step)
     if as_json:
         console.print_json({"plans": [r.as_dict() for r in results]})
+        return
+    for result in results:
+        console.out.print(console.plan_table(result.root, result.summary(), local=result.local))
+
+
+def _each_root(
+    spec: Spec,
+    env: list[str] | None,
+    use_local: bool,
+    approve_production: bool,
+    as_json: bool,
+    *,
+    action: str,
+    done: str,
+    act: Callable[[lifecycle.Target, bool, Tracker], None],
+    report: Callable[[lifecycle.Target], dict[str, Any]],
+) -> None:
+    """``act`` on each root of --env in turn, once approved; then one line, or one JSON entry, per root."""
+    finished = []
+    for target in _targets(spec, env, False, use_local, default_all=False):
+        approved = approve_production or _confirm(target, action)  # asked before any progress is drawn
+        with tracker() as steps:
+            act(target, approved, steps)
+        if as_json:
+            finished.append(report(target))
+        else:
+            console.out.print(f"{target.label}: {done}")
+    if as_json:
+        console.print_json({done: finished})
 
 
 def apply(
-    env: EnvOption = None,
+    env: ApplyEnvOption = None,
     use_local: LocalOption = False,
-    auto_approve: Annotated[
-        bool, typer.Option("--auto-approve", help="Plan and apply in one step when there is no saved plan.")
-    ] = False,
+    plan_if_missing: PlanIfMissingOption = False,
     approve_production: ApproveOption = False,
     spec: SpecOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Apply the saved plan of an environment (from `batchplane plan`)."""
-    results = []
     loaded = load(spec)
-    for target in _targets(loaded, env, False, use_local, default_all=False):
-        approved = approve_production or _confirm(target, "apply")
+
+    def act(target: lifecycle.Target, approved: bool, steps: Tracker) -> None:
         _lifecycle().require_approval(loaded, target.root, approved=approved, action="apply")
         _lifecycle().refuse_unpinned(loaded, target.root)
-        if auto_approve and not (target.plan_dir / _lifecycle().META_FILE).is_file():
-            _lifecycle().plan_and_gate(loaded, [target], _sink(as_json))
-        _lifecycle().apply(target, sink=_sink(as_json))
-        if as_json:
-            results.append({"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)})
-        if not as_json:
-            console.out.print(f"{target.label}: applied")
-    if as_json:
-        console.print_json({"applied": results})
+        if plan_if_missing and not (target.plan_dir / _lifecycle().META_FILE).is_file():
+            _lifecycle().plan_and_gate(loaded, [target], _sink(as_json), step=steps.step)
+        with steps.step(f"{target.label}: apply"):
+            _lifecycle().apply(target, sink=_sink(as_json))
 
+    def report(target: lifecycle.Target) -> dict[str, Any]:
+        return {"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)}
 
-def _confirm(target: lifecycle.Target, action: str) -> bool:
-    if not target.needs_approval or not console.interactive():
-        return False
-    return typer.confirm(f"{target.root} needs approval. Really {action} it?", default=False)
+    _each_root(
+        loaded, env, use_local, approve_production, as_json, action="apply", done="applied", act=act, report=report
+    )
 
 
 def destroy(
-    env: EnvOption = None,
+    env: DestroyEnvOption = None,
     use_local: LocalOption = False,
     approve_production: ApproveOption = False,
     spec: SpecOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Destroy everything terraform manages in an environment."""
     loaded = load(spec)
-    for target in _targets(loaded, env, False, use_local, default_all=False):
-        approved = approve_production or _confirm(target, "destroy")
+
+    def act(target: lifecycle.Target, approved: bool, steps: Tracker) -> None:
         _lifecycle().require_approval(loaded, target.root, approved=approved, action="destroy")
-        _lifecycle().init(target)
-        _lifecycle().destroy(target, sink=_sink(False))
-        console.out.print(f"{target.label}: destroyed")
+        with steps.step(f"{target.label}: init and destroy"):
+            _lifecycle().init(target)
+            _lifecycle().destroy(target, sink=_sink(as_json))
+
+    def report(target: lifecycle.Target) -> dict[str, Any]:
+        return {"environment": target.root, "local": target.local}
+
+    _each_root(
+        loaded,
+        env,
+        use_local,
+        approve_production,
+        as_json,
+        action="destroy",
+        done="destroyed",
+        act=act,
+        report=report,
+    )
 
 
 def drift(
-    env: EnvOption = None,
+    env: DriftEnvOption = None,
     every: AllOption = False,
     use_local: LocalOption = False,
     spec: SpecOption = None,
@@ -157,7 +217,8 @@ def drift(
 ) -> None:
     """Compare reality with the rendered roots; exit 6 and list addresses when they differ."""
     targets = _targets(load(spec), env, every, use_local, default_all=True)
-    results: list[lifecycle.PlanResult] = _lifecycle().plan_all(targets, purpose="drift")
+    with tracker() as steps:
+        results: list[lifecycle.PlanResult] = _lifecycle().plan_all(targets, purpose="drift", step=steps.step)
     drifted = {r.root: [c.address for c in r.changes] for r in results}
     if as_json:
         console.print_json({"drift": drifted})
@@ -171,13 +232,22 @@ def drift(
 
 
 def output(
-    env: EnvOption = None,
+    env: OutputEnvOption = None,
     use_local: LocalOption = False,
     spec: SpecOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print an environment's Terraform outputs as JSON."""
+    """Print an environment's Terraform outputs (NAME = VALUE; JSON with --json)."""
     values = {}
     for target in _targets(load(spec), env, False, use_local, default_all=False):
         _lifecycle().init(target)
         values[target.root] = _lifecycle().outputs(target)
-    console.print_json(values if len(values) > 1 else next(iter(values.values())))
+    if as_json:
+        console.print_json(values if len(values) > 1 else next(iter(values.values())))
+        return
+    for root, outputs in values.items():
+        if len(values) > 1:
+            console.out.print(f"{root}:", markup=False)
+        for name, value in sorted(outputs.items()):
+            shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            console.out.print(f"{'  ' if len(values) > 1 else ''}{name} = {shown}", markup=False)

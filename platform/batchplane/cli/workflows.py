@@ -49,10 +49,13 @@ def up(
 
 
 def promote(
-    source: Annotated[str, typer.Option("--from", help="The environment whose applied digests are promoted.")],
-    target: Annotated[str, typer.Option("--to", help="The environment that receives them.")],
+    source: Annotated[
+        str, typer.Option("--from", metavar="ENV", help="The environment whose applied digests are promoted.")
+    ],
+    target: Annotated[str, typer.Option("--to", metavar="ENV", help="The environment that receives them.")],
     image: Annotated[
-        list[str] | None, typer.Option("--image", help="Promote only this image; repeat for several (default: all).")
+        list[str] | None,
+        typer.Option("--image", metavar="NAME", help="Promote only this image; repeat for several (default: all)."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and show what would change; write nothing.")

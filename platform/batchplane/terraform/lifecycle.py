@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,14 @@ class PlanResult:
             "changes": [{"address": c.address, "actions": list(c.actions)} for c in self.changes],
             "plan_json": str(self.plan_json),
         }
+
+
+Step = Callable[[str], AbstractContextManager[object]]
+"""Wraps a named piece of work (``"dev: plan"``), e.g. to show progress; :func:`no_step` does nothing."""
+
+
+def no_step(_name: str) -> AbstractContextManager[object]:
+    return nullcontext()
 
 
 # --- targets ----------------------------------------------------------------
@@ -366,6 +375,7 @@ def plan_all(
     on_changes: Callable[[Target], object] | None = None,
     workers: int = 4,
     lock: bool = True,
+    step: Step = no_step,
 ) -> list[PlanResult]:
     """Init one by one (terraform's plugin cache is not safe for concurrent installs), then plan in parallel.
 
@@ -373,19 +383,27 @@ def plan_all(
     is called with a target as soon as its plan is known to change something.
     """
     for target in targets:
-        init(target)
+        with step(f"{target.label}: init"):
+            init(target)
     progress = sink if len(targets) == 1 else None
 
     def one(target: Target) -> PlanResult:
         changed = (lambda: on_changes(target)) if on_changes is not None else None
-        return plan(target, progress, purpose=purpose, on_changes=changed, lock=lock)
+        with step(f"{target.label}: plan"):
+            return plan(target, progress, purpose=purpose, on_changes=changed, lock=lock)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
         return list(pool.map(one, targets))
 
 
 def plan_and_gate(
-    spec: Spec, targets: list[Target], sink: LineSink | None = None, *, workers: int = 4, lock: bool = True
+    spec: Spec,
+    targets: list[Target],
+    sink: LineSink | None = None,
+    *,
+    workers: int = 4,
+    lock: bool = True,
+    step: Step = no_step,
 ) -> list[PlanResult]:
     """Init one by one, plan in parallel, then gate every plan that changes something.
 
@@ -396,6 +414,7 @@ def plan_and_gate(
     the plan JSON. A plan without changes needs no gate and scans nothing.
     (Measured on a fresh dev root: scanning during init or during plan costs
     as much, the CPU being taken by the provider's hash or the emulator.)
+    ``step`` wraps each root's init, plan and gate (``"dev: plan"``), e.g. to show progress.
     """
     scanner = ThreadPoolExecutor(max_workers=1)
     try:
@@ -405,10 +424,11 @@ def plan_and_gate(
             if target.root in spec.platform.environments:
                 scans[target.root] = scanner.submit(scan_roots, spec, [target.root])
 
-        results = plan_all(targets, sink, on_changes=scan, workers=workers, lock=lock)
+        results = plan_all(targets, sink, on_changes=scan, workers=workers, lock=lock, step=step)
         for target, result in zip(targets, results, strict=True):
             if result.has_changes:
-                gate_plan(spec, target, result, roots=scans.get(target.root))
+                with step(f"{target.label}: gate"):
+                    gate_plan(spec, target, result, roots=scans.get(target.root))
         return results
     finally:
         scanner.shutdown(wait=False, cancel_futures=True)
