@@ -13,16 +13,12 @@ from batchplane.policy.findings import Finding, PolicyFailedError
 from batchplane.policy.gate import refuse
 from batchplane.render.roots import SHARED_ROOT
 from batchplane.spec import load_spec
-from batchplane.terraform.lifecycle import (
+from batchplane.terraform.lifecycle import PlanResult, changes_of, explain, plan_all, refuse_unpinned
+from batchplane.terraform.targets import (
     ApprovalRequiredError,
-    PlanResult,
     Target,
-    changes_of,
-    explain,
     fingerprint,
     needs_approval,
-    plan_all,
-    refuse_unpinned,
     require_approval,
     roots_of,
 )

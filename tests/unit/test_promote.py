@@ -12,7 +12,7 @@ from batchplane.images.lock import ImageLock, LockEntry, read_lock, write_lock
 from batchplane.images.registry import Registry
 from batchplane.spec import load_spec
 from batchplane.terraform import history
-from batchplane.terraform.lifecycle import ApprovalRequiredError
+from batchplane.terraform.targets import ApprovalRequiredError
 from batchplane.workflows.promote import Promotion, PromotionRefusedError, promote
 from batchplane.workspace import Workspace
 from tests.conftest import copy_example

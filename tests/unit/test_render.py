@@ -14,7 +14,7 @@ from batchplane.images.lock import ImageLock, LockEntry
 from batchplane.render import OwnershipError, compare, render, write
 from batchplane.render.roots import SHARED_ROOT, absent_modules, static_main_tf
 from batchplane.spec import load_spec, parse_spec
-from batchplane.terraform import lifecycle
+from batchplane.terraform import targets
 from tests.conftest import REPO
 
 runner = CliRunner()
@@ -201,8 +201,8 @@ def test_an_external_registry_renders_no_shared_root() -> None:
     external = text.replace("type: ecr\n", "type: external\n  url: registry.example.com/acme\n")
     spec = parse_spec(external, path=REPO / "platform.yaml")
     assert render(spec, ImageLock()).roots == ("environments/dev", "environments/test", "environments/prod")
-    assert lifecycle.roots_of(spec) == ["dev", "test", "prod"]
-    assert lifecycle.roots_of(load_spec(REPO / "platform.yaml")) == [SHARED_ROOT, "dev", "test", "prod"]
+    assert targets.roots_of(spec) == ["dev", "test", "prod"]
+    assert targets.roots_of(load_spec(REPO / "platform.yaml")) == [SHARED_ROOT, "dev", "test", "prod"]
 
 
 def _instance_counts(main_tf: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 from batchplane.images.lock import ImageLock, LockEntry, write_lock
 from batchplane.render.roots import SHARED_ROOT
 from batchplane.spec import load_spec
-from batchplane.terraform import lifecycle
+from batchplane.terraform import records, targets
 from batchplane.workflows import up
 from tests.conftest import copy_example
 from tests.unit.policy_support import base, spec_from
@@ -38,7 +38,7 @@ def test_a_spec_with_an_external_registry_has_no_shared_root_whatever_is_on_disk
     spec = spec_from(document, tmp_path)
     (tmp_path / "environments" / SHARED_ROOT).mkdir(parents=True)  # a leftover folder decides nothing
     assert up.checked_roots(spec, "dev") == ["dev"]
-    assert lifecycle.roots_of(spec) == ["dev", "prod"]
+    assert targets.roots_of(spec) == ["dev", "prod"]
 
 
 def test_the_key_is_stable_for_an_unchanged_platform(example: Path) -> None:
@@ -114,15 +114,15 @@ def test_a_passing_check_is_remembered_and_a_spec_change_runs_it_again(example: 
 # --- the converge skip ---------------------------------------------------------
 
 
-def _converged(tmp_path: Path) -> lifecycle.Target:
+def _converged(tmp_path: Path) -> targets.Target:
     workdir = tmp_path / "environments" / "dev"
     workdir.mkdir(parents=True)
     (workdir / "main.tf").write_text('module "x" { source = "../../modules/x" }\n', encoding="utf-8")
     (tmp_path / "modules" / "x").mkdir(parents=True)
     (tmp_path / "modules" / "x" / "main.tf").write_text("# module\n", encoding="utf-8")
     (workdir / "terraform.tfstate").write_text('{"serial": 1}\n', encoding="utf-8")
-    target = lifecycle.Target(tmp_path, "dev", workdir, local=True, needs_approval=False, instance="local:5055:1")
-    lifecycle.record_converged(target)
+    target = targets.Target(tmp_path, "dev", workdir, local=True, needs_approval=False, instance="local:5055:1")
+    records.record_converged(target)
     return target
 
 
@@ -142,13 +142,13 @@ def test_a_changed_root_module_or_state_is_planned_again(tmp_path: Path, change:
     target = _converged(tmp_path)
     with (tmp_path / change).open("a", encoding="utf-8") as handle:
         handle.write("\n")
-    assert not lifecycle.unchanged_since_converged(target)
+    assert not records.unchanged_since_converged(target)
 
 
 def test_another_local_aws_is_planned_again(tmp_path: Path) -> None:
     target = _converged(tmp_path)
-    restarted = lifecycle.Target(
+    restarted = targets.Target(
         tmp_path, "dev", target.workdir, local=True, needs_approval=False, instance="local:5055:2"
     )
-    assert lifecycle.unchanged_since_converged(target)
-    assert not lifecycle.unchanged_since_converged(restarted)
+    assert records.unchanged_since_converged(target)
+    assert not records.unchanged_since_converged(restarted)

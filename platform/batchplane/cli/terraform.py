@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from batchplane.terraform import lifecycle
+    from batchplane.terraform.targets import Target
+
+
+def _target_module() -> ModuleType:
+    """The targets module, imported on first use (it loads the renderer)."""
+    import batchplane.terraform.targets
+
+    return batchplane.terraform.targets
 
 
 def _lifecycle() -> ModuleType:
@@ -58,7 +66,7 @@ PlanIfMissingOption = Annotated[
 
 
 def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool) -> list[str]:
-    known: list[str] = _lifecycle().roots_of(spec)
+    known: list[str] = _target_module().roots_of(spec)
     if envs:
         unknown = sorted(set(envs) - set(known))
         if unknown:
@@ -70,14 +78,10 @@ def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool
     raise typer.BadParameter("name the environment with --env ENV (or --all)", param_hint="--env")
 
 
-def _targets(
-    spec: Spec, envs: list[str] | None, every: bool, use_local: bool, *, default_all: bool
-) -> list[lifecycle.Target]:
+def _targets(spec: Spec, envs: list[str] | None, every: bool, use_local: bool, *, default_all: bool) -> list[Target]:
     """The roots asked for, each prepared (a local working copy with --local)."""
     emulator = require_emulator(spec.root) if use_local else None
-    return [
-        _lifecycle().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)
-    ]
+    return [_target_module().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)]
 
 
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
@@ -86,7 +90,7 @@ def _sink(as_json: bool) -> lifecycle.LineSink | None:
     return console.progress_line
 
 
-def _confirm(target: lifecycle.Target, action: str) -> bool:
+def _confirm(target: Target, action: str) -> bool:
     if not target.needs_approval or not console.interactive():
         return False
     return typer.confirm(f"{target.root} needs approval. Really {action} it?", default=False)
@@ -132,8 +136,8 @@ def _each_root(
     *,
     action: str,
     done: str,
-    act: Callable[[lifecycle.Target, bool, Tracker], None],
-    report: Callable[[lifecycle.Target], dict[str, Any]],
+    act: Callable[[Target, bool, Tracker], None],
+    report: Callable[[Target], dict[str, Any]],
 ) -> None:
     """``act`` on each root of --env in turn, once approved; then one line, or one JSON entry, per root."""
     finished = []
@@ -160,15 +164,15 @@ def apply(
     """Apply the saved plan of an environment (from `batchplane plan`)."""
     loaded = load(spec)
 
-    def act(target: lifecycle.Target, approved: bool, steps: Tracker) -> None:
-        _lifecycle().require_approval(loaded, target.root, approved=approved, action="apply")
+    def act(target: Target, approved: bool, steps: Tracker) -> None:
+        _target_module().require_approval(loaded, target.root, approved=approved, action="apply")
         _lifecycle().refuse_unpinned(loaded, target.root)
         if plan_if_missing and not (target.plan_dir / _lifecycle().META_FILE).is_file():
             _lifecycle().plan_and_gate(loaded, [target], _sink(as_json), step=steps.step)
         with steps.step(f"{target.label}: apply"):
             _lifecycle().apply(target, sink=_sink(as_json))
 
-    def report(target: lifecycle.Target) -> dict[str, Any]:
+    def report(target: Target) -> dict[str, Any]:
         return {"environment": target.root, "local": target.local, "outputs": _lifecycle().outputs(target)}
 
     _each_root(
@@ -186,13 +190,13 @@ def destroy(
     """Destroy everything terraform manages in an environment."""
     loaded = load(spec)
 
-    def act(target: lifecycle.Target, approved: bool, steps: Tracker) -> None:
-        _lifecycle().require_approval(loaded, target.root, approved=approved, action="destroy")
+    def act(target: Target, approved: bool, steps: Tracker) -> None:
+        _target_module().require_approval(loaded, target.root, approved=approved, action="destroy")
         with steps.step(f"{target.label}: init and destroy"):
             _lifecycle().init(target)
             _lifecycle().destroy(target, sink=_sink(as_json))
 
-    def report(target: lifecycle.Target) -> dict[str, Any]:
+    def report(target: Target) -> dict[str, Any]:
         return {"environment": target.root, "local": target.local}
 
     _each_root(

@@ -30,7 +30,7 @@ from batchplane.policy.findings import PolicyFailedError
 from batchplane.policy.gate import Request, refuse, run_check
 from batchplane.render import compare, render, write
 from batchplane.terraform import history
-from batchplane.terraform.lifecycle import require_approval
+from batchplane.terraform.targets import require_approval
 from batchplane.workspace import Workspace
 
 

@@ -37,7 +37,7 @@ from batchplane.policy.gate import Request, refuse, run_check
 from batchplane.render import compare, render, write
 from batchplane.render.roots import SHARED_ROOT
 from batchplane.spec.loader import Spec
-from batchplane.terraform import lifecycle
+from batchplane.terraform import lifecycle, records, targets
 from batchplane.workspace import Workspace
 
 Say = Callable[[str], None]
@@ -64,7 +64,7 @@ class UpResult:
 
 def checked_roots(spec: Spec, environment: str) -> list[str]:
     """The rendered roots ``up``'s check of ``environment`` reads: it, and the shared root when the spec has one."""
-    return [environment] + ([SHARED_ROOT] if SHARED_ROOT in lifecycle.roots_of(spec) else [])
+    return [environment] + ([SHARED_ROOT] if SHARED_ROOT in targets.roots_of(spec) else [])
 
 
 def check_key(spec: Spec, environment: str, today: dt.date | None = None) -> str:
@@ -112,15 +112,15 @@ def _render(spec: Spec, lock: ImageLock) -> int:
     return len(changes.lines())
 
 
-def _converge(target: lifecycle.Target, spec: Spec | None, *, say: Say) -> int:
+def _converge(target: targets.Target, spec: Spec | None, *, say: Say) -> int:
     """Plan ``target``; when it changes anything, gate the plan and apply it. Returns the change count."""
-    if lifecycle.unchanged_since_converged(target):
+    if records.unchanged_since_converged(target):
         say(f"{target.label}: unchanged since its last apply")
         return 0
     planned = (lifecycle.plan_and_gate(spec, [target]) if spec is not None else lifecycle.plan_all([target]))[0]
     if not planned.has_changes:
         (target.plan_dir / lifecycle.META_FILE).unlink(missing_ok=True)
-        lifecycle.record_converged(target)
+        records.record_converged(target)
         say(f"{target.label}: no changes")
         return 0
     say(f"{target.label}: applying {len(planned.changes)} change(s)")
@@ -133,7 +133,7 @@ def up(workspace: Workspace, environment: str, *, approved: bool, say: Say) -> U
     """Bring ``environment`` up: see the module docstring for the steps and decisions."""
     started = time.monotonic()
     spec = workspace.spec
-    lifecycle.require_approval(spec, environment, approved=approved, action="apply")
+    targets.require_approval(spec, environment, approved=approved, action="apply")
     result = UpResult(environment, workspace.local)
     lock = read_lock(spec.root)
     result.rendered = _render(spec, lock)
@@ -150,8 +150,8 @@ def up(workspace: Workspace, environment: str, *, approved: bool, say: Say) -> U
     work = plan_images(spec, spec_images(spec), workspace.registry, environment, lock) if builds else None
     with ThreadPoolExecutor(max_workers=2) as pool:
         shared: Future[int] | None = None
-        if SHARED_ROOT in lifecycle.roots_of(spec):
-            target = lifecycle.target_for(spec, SHARED_ROOT, workspace.emulator)
+        if SHARED_ROOT in targets.roots_of(spec):
+            target = targets.target_for(spec, SHARED_ROOT, workspace.emulator)
             shared = pool.submit(_converge, target, None, say=lambda m: tell(f"[shared] {m}"))
         built = pool.submit(build_all, spec, work, lambda m: tell(f"[images] {m}")) if work else None
         built_images = built.result() if built else []
@@ -164,7 +164,7 @@ def up(workspace: Workspace, environment: str, *, approved: bool, say: Say) -> U
         if pin(spec.root, environment, everything, lock):
             say(f"pin: {layout.LOCK_FILE} updated for {environment}")
             _render(spec, read_lock(spec.root))
-    target = lifecycle.target_for(spec, environment, workspace.emulator)
+    target = targets.target_for(spec, environment, workspace.emulator)
     result.changes = _converge(target, spec, say=say)
     result.applied = result.changes > 0
     result.seconds = time.monotonic() - started
