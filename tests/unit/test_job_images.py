@@ -38,8 +38,11 @@ def test_job_image_unit_tests_pass(image: str, monkeypatch: pytest.MonkeyPatch) 
     before = set(sys.modules)
     try:
         # importlib mode names test modules by their path (job_images.<image>.tests...), so the
-        # image's tests/ folder never shadows this repository's `tests` package.
-        code = pytest.main([str(folder / "tests"), "-q", "-p", "no:cacheprovider", "--import-mode=importlib"])
+        # image's tests/ folder never shadows this repository's `tests` package. Its container
+        # tests (marked integration) run in tests/integration/test_job_image_containers.py.
+        code = pytest.main(
+            [str(folder / "tests"), "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-m", "not integration"]
+        )
     finally:
         for name in set(sys.modules) - before:
             if name == package or name.startswith((f"{package}.", "job_images")):

@@ -135,6 +135,7 @@ def test_the_scaffolded_image_has_the_shape_of_the_others(repo: Path) -> None:
                 "report_export/__main__.py",
                 "report_export/job.py",
                 "tests/test_report_export.py",
+                "tests/test_report_export_container.py",
             )
         )
     )
@@ -180,13 +181,18 @@ def test_the_templates_are_filled_with_the_name_and_package() -> None:
     assert 'LOG = logging.getLogger("report-export")' in files["report_export/job.py"]
     assert "COPY report_export/ /opt/job/report_export/" in files["Dockerfile"]
     assert "from report_export.job import EXIT_AWS" in files["tests/test_report_export.py"]
+    container = files["tests/test_report_export_container.py"]
+    assert 'JOB = SPEC.platform.jobs["report-export"]' in container
+    assert "pytestmark = pytest.mark.integration" in container
+    assert 'lines, prefix = finished.output.splitlines(), "INFO report-export: "' in container
 
 
 def test_the_scaffolded_image_unit_tests_pass(repo: Path) -> None:
     new_job(repo / "platform.yaml", "report-export")
 
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"],
+        # Not the container tests (integration, Docker): tests/integration/test_job_image_containers.py runs them.
+        [sys.executable, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", "-m", "not integration"],
         cwd=repo / "job_images" / "report-export",
         capture_output=True,
         text=True,
@@ -195,7 +201,7 @@ def test_the_scaffolded_image_unit_tests_pass(repo: Path) -> None:
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 passed" in done.stdout
+    assert "3 passed, 2 deselected" in done.stdout  # the container tests are collected: they import
 
 
 def test_the_longest_name_gives_lint_clean_code(repo: Path) -> None:

@@ -25,6 +25,7 @@ TEMPLATES = (
     ("package/__main__.py.j2", "{package}/__main__.py"),
     ("package/job.py.j2", "{package}/job.py"),
     ("tests/test_package.py.j2", "tests/test_{package}.py"),
+    ("tests/test_container.py.j2", "tests/test_{package}_container.py"),
 )
 """Each template and the path, relative to the image folder, of the file it becomes."""
 
