@@ -23,6 +23,7 @@ from batchplane.cli.check import check
 from batchplane.cli.diff import diff
 from batchplane.cli.graph import graph
 from batchplane.cli.images import images_app
+from batchplane.cli.init import init, upgrade
 from batchplane.cli.jobs import jobs_app
 from batchplane.cli.local import local_app
 from batchplane.cli.report import report_app
@@ -101,6 +102,8 @@ def _main(
     ctx.obj = State(debug=debug)
 
 
+app.command()(init)
+app.command()(upgrade)
 app.command()(validate)
 app.command(name="render")(render_command)
 app.command()(schema)
