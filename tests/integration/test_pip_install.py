@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,18 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.lifecycle_support import free_port
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 # What the wheel is built from: the packaging files and what setup.py ships.
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "platform", "modules", "policies", ".github")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".terraform", "*.egg-info", "build", "fixtures")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _engine_answers() -> bool:
@@ -136,7 +131,7 @@ def test_pip_install_init_check_up_and_run_hello(installed: Installed) -> None:
     assert report["summary"]["failed"] == 0, report["summary"]
 
     started = installed.run(
-        "local", "start", "--port", str(_free_port()), "--registry-port", str(_free_port()), timeout=180
+        "local", "start", "--port", str(free_port()), "--registry-port", str(free_port()), timeout=180
     )
     assert started.returncode == 0, started.stderr
     up = installed.run("up", "--env", "dev", "--local", timeout=1500)
