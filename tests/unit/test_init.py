@@ -82,8 +82,12 @@ def test_init_into_an_empty_folder_and_a_failed_init_leaves_nothing(tmp_path: Pa
     assert (empty / layout.SPEC_FILENAME).is_file()
     code, output = _cli("init", str(tmp_path / "bad"), "--accounts", "staging=123456789012")
     assert code == 2, output
-    code, _ = _cli("init", str(tmp_path / "bad"), "--accounts", "dev=not-an-account")
-    assert code != 0
+    code, output = _cli("init", str(tmp_path / "bad"), "--accounts", "dev=not-an-account")
+    assert code == 2
+    assert "environments.dev.account_id" in output
+    code, output = _cli("init", str(tmp_path / "Bad_Name"))
+    assert code == 2
+    assert "--name" in output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 
 from batchplane import __version__, layout
-from batchplane.errors import BatchplaneError, ExitCode, FileSystemError
+from batchplane.errors import BatchplaneError, ExitCode, FileSystemError, SpecError
 from batchplane.platform_repo.bundled import GITHUB_DIR, bundled_dir
 from batchplane.platform_repo.vendor import VENDORED_TREES, vendor
 from batchplane.spec.schema import spec_json_schema
@@ -94,10 +94,20 @@ def init_repository(
     except OSError as exc:
         raise FileSystemError(target.parent, "create a folder in", exc) from None
     try:
-        _write_starter(staging, project, region, accounts)
+        try:
+            _write_starter(staging, project, region, accounts)
+        except SpecError as exc:  # the options made the starter spec invalid
+            problems = "\n".join(f"  {p.path}: {p.message}" for p in exc.problems)
+            raise InitRefusedError(
+                f"these options make an invalid platform.yaml, nothing written:\n{problems}\n"
+                "choose another --name (default: the folder's name), --region or --accounts"
+            ) from None
         files = _listing(staging)
         _refuse_unless_empty(target)  # again: something may have appeared meanwhile
-        os.replace(staging, target)  # an empty folder is replaced, atomically
+        try:
+            os.replace(staging, target)  # an empty folder is replaced, atomically; a non-empty one refuses
+        except OSError as exc:
+            raise FileSystemError(target, "create", exc) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
