@@ -20,7 +20,8 @@ import pytest
 
 from batchplane import layout
 from batchplane.errors import ToolError
-from batchplane.images import available, docker_client
+from batchplane.images.build import docker_client
+from batchplane.images.sources import available
 from tests.conftest import REPO, copy_example
 
 pytestmark = pytest.mark.integration

@@ -23,8 +23,10 @@ from typing import Any
 import boto3
 import pytest
 from batchplane.errors import ToolError
-from batchplane.images import context_tar, docker_client, sources
-from batchplane.local import start_emulator, stop_process, wait_until_healthy
+from batchplane.images.build import context_tar, docker_client
+from batchplane.images.sources import sources
+from batchplane.local.emulator import start_emulator, wait_until_healthy
+from batchplane.local.processes import stop_process
 from batchplane.spec import load_spec
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer

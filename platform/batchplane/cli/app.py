@@ -23,6 +23,7 @@ from batchplane.cli.check import check
 from batchplane.cli.diff import diff
 from batchplane.cli.graph import graph
 from batchplane.cli.images import images_app
+from batchplane.cli.init import init, upgrade
 from batchplane.cli.jobs import jobs_app
 from batchplane.cli.local import local_app
 from batchplane.cli.plain import Command, Group
@@ -110,6 +111,8 @@ def _main(
     console.configure(quiet=quiet, as_json=bool(ctx.meta.get("batchplane.json")))
 
 
+app.command(cls=Command)(init)
+app.command(cls=Command)(upgrade)
 app.command(cls=Command)(validate)
 app.command(name="render", cls=Command)(render_command)
 app.command(cls=Command)(schema)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from batchplane import console
+from batchplane import __version__, console
 from batchplane.cli.options import JsonOption, OutputOption, SpecOption, known_environments, load
 from batchplane.errors import ChangesPendingError, SpecError
 from batchplane.files import write_output
@@ -63,6 +63,7 @@ def render_command(
     as_json: JsonOption = False,
 ) -> None:
     """Render environments/ (shared ECR root and one root per environment) from the spec."""
+    from batchplane.platform_repo.vendor import differences
     from batchplane.render import compare, render, write
 
     loaded = load(spec)
@@ -71,6 +72,7 @@ def render_command(
     changes = compare(loaded.root, rendered)
     if not check:
         write(loaded.root, rendered, changes)
+    vendored = differences(loaded.root) if check else []
     if as_json:
         console.print_json(
             {
@@ -79,14 +81,26 @@ def render_command(
                 "changed": changes.changed,
                 "removed": changes.removed,
                 "written": not check and not changes.empty,
+                "vendored": [{"path": f.address, "state": f.state} for f in vendored],
             }
         )
     else:
         for line in changes.lines():
             console.out.print(line)
+        for f in vendored:
+            console.out.print(
+                f"! {f.address}: {'edited here' if f.state == 'edited' else 'as vendored'}, "
+                f"differs from batchplane {__version__}"
+            )
     if check and not changes.empty:
         raise ChangesPendingError(
             f"{len(changes.lines())} generated file(s) differ from {loaded.path.name}: run `batchplane render`"
+        )
+    if vendored:
+        edited = sum(1 for f in vendored if f.state == "edited")
+        raise ChangesPendingError(
+            f"{len(vendored)} vendored file(s) differ from batchplane {__version__} ({edited} edited here): "
+            "run `batchplane upgrade`" + (" (`--force` replaces the edited ones)" if edited else "")
         )
     if not as_json:
         verb = "would change" if check else "changed"

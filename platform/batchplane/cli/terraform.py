@@ -81,7 +81,9 @@ def _roots(spec: Spec, envs: list[str] | None, every: bool, *, default_all: bool
 def _targets(spec: Spec, envs: list[str] | None, every: bool, use_local: bool, *, default_all: bool) -> list[Target]:
     """The roots asked for, each prepared (a local working copy with --local)."""
     emulator = require_emulator(spec.root) if use_local else None
-    return [_target_module().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)]
+    return [
+        _target_module().target_for(spec, root, emulator) for root in _roots(spec, envs, every, default_all=default_all)
+    ]
 
 
 def _sink(as_json: bool) -> lifecycle.LineSink | None:
