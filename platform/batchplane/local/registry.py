@@ -3,11 +3,20 @@
 ``local start`` runs the CNCF distribution registry (Debian's ``docker-registry``)
 on 127.0.0.1 and records it in ``.batchplane/local/registry.json``. Its images
 live under ``.batchplane/local/registry/``, so they survive a restart.
+
+Where that program is not installed (macOS, other distributions), the same
+registry runs as a container on the Docker engine instead: ``docker run`` of
+``registry:2`` (``BATCHPLANE_REGISTRY_IMAGE`` names another image with the same
+interface: port 5000, images under ``/var/lib/registry``), published on
+127.0.0.1 only, with the same folder mounted for its images. The recorded
+process is the ``docker run`` client; stopping it stops the container, and
+``stop`` removes the container by name in case the client was killed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +33,8 @@ REGISTRY_LOG_FILE = "registry.log"
 REGISTRY_HOME = "registry"
 # Debian ships the CNCF distribution registry as docker-registry; upstream builds name it registry.
 REGISTRY_BINARIES = ("docker-registry", "registry")
+REGISTRY_IMAGE_ENV = "BATCHPLANE_REGISTRY_IMAGE"
+DEFAULT_REGISTRY_IMAGE = "registry:2"
 # The registry's API root answers 401 when it asks for credentials: it is up all the same.
 _UP_CODES = (401,)
 
@@ -63,7 +74,11 @@ def registry_host(repo: Path) -> str:
     """Where `local start` put the registry. Not probed here: a push that finds it gone retries, then fails."""
     state = read_registry_state(repo)
     if state is None:
-        raise ToolError(TOOL, [], "not started: `batchplane local start` starts it (it needs Debian's docker-registry)")
+        raise ToolError(
+            TOOL,
+            [],
+            "not started: `batchplane local start` starts it (Debian's docker-registry, or its image on Docker)",
+        )
     return state.host
 
 
@@ -90,16 +105,13 @@ def start_registry(repo: Path, port: int | None = None, timeout: float = 30.0) -
     if current is not None:
         return current, False
     port = port or DEFAULT_REGISTRY_PORT
-    binary = next((found for name in REGISTRY_BINARIES if (found := shutil.which(name))), None)
-    if binary is None:
-        raise ToolError(TOOL, [], "no registry program on PATH (Debian: apt-get install docker-registry)")
     processes.require_free_port(port, TOOL, "--registry-port")
     home = layout.local_dir(repo) / REGISTRY_HOME
     processes.make_folder(home / "data")
     config = home / "config.yml"
     processes.write_text(config, registry_config(port, (home / "data").resolve()))
     log = layout.local_dir(repo) / REGISTRY_LOG_FILE
-    command = [binary, "serve", str(config)]
+    command = registry_command(port, config, (home / "data").resolve())
 
     def up(process: subprocess.Popen[bytes], state: RegistryState) -> None:
         failure = processes.await_answer(_api(state.host), timeout, process, accepted=_UP_CODES)
@@ -110,6 +122,38 @@ def start_registry(repo: Path, port: int | None = None, timeout: float = 30.0) -
     return state, True
 
 
+def container_name(port: int) -> str:
+    return f"batchplane-registry-{port}"
+
+
+def registry_command(port: int, config: Path, data: Path) -> list[str]:
+    """The registry program serving ``config``; else the registry image on the Docker engine.
+
+    Neither is a :class:`ToolError` naming both ways to get one.
+    """
+    binary = next((found for name in REGISTRY_BINARIES if (found := shutil.which(name))), None)
+    if binary is not None:
+        return [binary, "serve", str(config)]
+    docker = shutil.which("docker")
+    if docker is None:
+        raise ToolError(
+            TOOL,
+            [],
+            "no registry program on PATH and no docker CLI to run the registry image "
+            "(Debian: apt-get install docker-registry; elsewhere install Docker)",
+        )
+    image = os.environ.get(REGISTRY_IMAGE_ENV) or DEFAULT_REGISTRY_IMAGE
+    return [
+        docker, "run", "--rm", "--name", container_name(port),
+        "--publish", f"127.0.0.1:{port}:5000", "--volume", f"{data}:/var/lib/registry", image,
+    ]  # fmt: skip
+
+
 def stop_registry(repo: Path) -> RegistryState | None:
     """Stop the registry recorded for this repository (by PID); None when none ran."""
-    return processes.stop_recorded(registry_state_path(repo), RegistryState)
+    state = processes.stop_recorded(registry_state_path(repo), RegistryState)
+    docker = shutil.which("docker")
+    if state is not None and docker is not None and not any(shutil.which(n) for n in REGISTRY_BINARIES):
+        # The container of the fallback, should its `docker run` client have died without stopping it.
+        subprocess.run([docker, "rm", "--force", container_name(state.port)], capture_output=True, check=False)
+    return state
