@@ -30,7 +30,7 @@ from batchplane.errors import ExitCode, FileSystemError, LocalAWSError, ToolErro
 from batchplane.local import accounts, emulator, processes
 from batchplane.local.accounts import S3Backend
 from batchplane.local.emulator import EmulatorState
-from batchplane.local.registry import RegistryState, registry_state_path
+from batchplane.local.registry import RegistryState, registry_state_path, stop_registry
 from tests.conftest import EXAMPLE_SPEC
 
 runner = CliRunner()
@@ -190,6 +190,7 @@ def test_an_emulator_that_refuses_the_credentials_is_exit_5_naming_endpoint_and_
         assert result.exit_code == ExitCode.TOOL_FAILED
         assert f"local AWS: http://127.0.0.1:{port}: AssumeRole refused: InvalidClientTokenId: " in _clean(result)
     finally:
+        stop_registry(repo)  # started before the emulator refused: nothing may outlive the test
         emulator.stop(repo)
 
 
