@@ -9,29 +9,16 @@ and fail under CI=true.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import socket
-import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from batchplane.errors import ToolError
-from batchplane.images.build import context_tar, docker_client
-from batchplane.images.sources import sources
-from batchplane.local.emulator import start_emulator, wait_until_healthy
-from batchplane.local.processes import stop_process
+from batchplane.images.containers import Client, Finished, built_image, moto_server, require_engine, reset
+from batchplane.images.containers import run_job as run_in_container
 from batchplane.spec import load_spec
-from testcontainers.core.config import testcontainers_config
-from testcontainers.core.container import DockerContainer
-from testcontainers.core.image import DockerImage
 
 pytestmark = pytest.mark.integration
 
@@ -39,93 +26,33 @@ IMAGE = Path(__file__).resolve().parents[1]
 REPO = IMAGE.parents[1]
 SPEC = load_spec(REPO / "platform.yaml")
 JOB = SPEC.platform.jobs["nightly-report"]
-# Ryuk, testcontainers' reaper, is an image pulled from Docker Hub; every container here is
-# removed by its `with` block instead.
-testcontainers_config.ryuk_disabled = True
-
-Client = Callable[[str], Any]
-
-
-@dataclass(frozen=True)
-class Finished:
-    exit_code: int
-    output: str
+REGION = SPEC.platform.region
 
 
 @pytest.fixture(scope="session")
 def image() -> Iterator[str]:
-    """The image's tag; the tag (not the layers, the build cache) is removed afterwards."""
-    try:
-        docker_client()
-    except ToolError as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI: {error}")
-        pytest.skip(f"no Docker engine: {error}")
-    (source,) = sources(REPO, [IMAGE.name])
-    tag = f"batchplane-test/{IMAGE.name}:{uuid.uuid4().hex[:12]}"
-    built = DockerImage(
-        path=IMAGE,  # docker-py sends fileobj, the custom context, instead
-        tag=tag,
-        clean_up=False,
-        custom_context=True,
-        fileobj=io.BytesIO(context_tar(source)),
-        buildargs=dict(source.build_args),
-        network_mode="host",
-        pull=False,
-        forcerm=True,
-    ).build()
-    try:
+    """The image built as `batchplane images build` builds it; its test tag is removed afterwards."""
+    require_engine()
+    with built_image(REPO, IMAGE.name) as tag:
         yield tag
-    finally:
-        built.get_docker_client().client.images.remove(tag)
 
 
 @pytest.fixture(scope="session")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto server on a free loopback port, started as `--local` starts it, stopped by PID."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    process = start_emulator(port, tmp_path_factory.mktemp("moto") / "moto.log")
-    try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", timeout=60, process=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(process.pid)
+    """moto server on a free loopback port, as `--local` starts it."""
+    with moto_server(tmp_path_factory.mktemp("moto")) as url:
+        yield url
 
 
 @pytest.fixture
 def aws(endpoint: str) -> Client:
     """Clients of an emptied moto, with the credentials the job gets."""
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).close()
-    return lambda service: boto3.client(service, **_connection(endpoint))
+    return reset(endpoint, REGION)
 
 
-def _connection(endpoint: str) -> dict[str, str]:
-    return {
-        "endpoint_url": endpoint,
-        "region_name": SPEC.platform.region,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-
-
-def run_job(image: str, endpoint: str, **parameters: str) -> Finished:
-    """Run the job's command (Ref::name filled from `parameters`, else the spec's defaults) to its end."""
-    values = {**JOB.parameters, **parameters}
-    command = [values[word.removeprefix("Ref::")] if word.startswith("Ref::") else word for word in JOB.command]
-    environment = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": SPEC.platform.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        **JOB.environment,
-    }
-    job = DockerContainer(image).with_command(command).with_envs(**environment).with_kwargs(network_mode="host")
-    with job:
-        status = job.get_wrapped_container().wait(timeout=120)
-        stdout, stderr = job.get_logs()
-    return Finished(int(status["StatusCode"]), (stdout + stderr).decode())
+def run_job(image: str, endpoint: str, *arguments: str, **parameters: str) -> Finished:
+    """The job's command (Ref::name from `parameters`, else the spec's defaults) run to its end."""
+    return run_in_container(image, endpoint, REGION, JOB, *arguments, **parameters)
 
 
 # --- the job -----------------------------------------------------------------------
