@@ -10,13 +10,12 @@ calling only commands the CLI accepts.
 - the flow itself: pull-request plans take no lock and are stored per head commit and root, the
   deploys apply those plans in their GitHub environment, one concurrency group per environment.
 
-The tools run as subprocesses. A missing tool skips its tests, except under CI=true, where it
-fails them: CI must install the dev extra.
+The tools run as subprocesses. A missing tool fails its tests, never skips them: the dev extra
+(which `make test` installs) brings both.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -62,14 +61,11 @@ def _rel(path: Path) -> str:
 
 
 def _tool(name: str) -> str:
-    """The tool beside this interpreter (the venv) or on PATH; skipped when absent, failed under CI."""
+    """The tool beside this interpreter (the venv) or on PATH; a failure when it is absent."""
     beside = Path(sys.executable).parent / name
     found = str(beside) if beside.exists() else shutil.which(name)
     if found is None:
-        message = f"{name} is not installed (pip install -e '.[dev]')"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        pytest.fail(f"{name} is not installed (pip install -e '.[dev]')")
     return found
 
 

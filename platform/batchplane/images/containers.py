@@ -15,13 +15,12 @@ repository with batchplane installed:
 
 testcontainers is imported only here, when a test runs: it is a test dependency
 (the dev extra), not one of batchplane's. Without a Docker engine,
-:func:`require_engine` skips the test, and fails it under ``CI=true``.
+:func:`require_engine` fails the test: a missing tool is never a skip.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import socket
 import urllib.request
 import uuid
@@ -53,15 +52,13 @@ class Finished:
 
 
 def require_engine() -> None:
-    """Skip the calling test without a Docker engine; fail it under CI=true (a missing tool is never a skip there)."""
+    """Fail the calling test without a Docker engine: a missing tool is never a skip."""
     import pytest
 
     try:
         docker_client()
     except ToolError as error:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI: {error}")
-        pytest.skip(f"no Docker engine: {error}")
+        pytest.fail(f"no Docker engine: {error}")
 
 
 def _testcontainers() -> None:
