@@ -91,6 +91,13 @@ def test_init_into_an_empty_folder_and_a_failed_init_leaves_nothing(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 
+def test_two_accounts_for_one_environment_are_refused_not_one_silently_kept(tmp_path: Path) -> None:
+    code, output = _cli("init", str(tmp_path / "twice"), "--accounts", "dev=111111111111,dev=333333333333")
+    assert code == 2, output
+    assert "--accounts names dev twice" in output
+    assert not (tmp_path / "twice").exists()
+
+
 def test_upgrade_refuses_local_edits_and_force_revendors(initialized: Path) -> None:
     module = initialized / layout.MODULES_DIR / "job_queue" / "main.tf"
     original = module.read_bytes()

@@ -177,6 +177,12 @@ def test_report_pr_refuses_a_named_root_without_a_saved_plan(repo: Path) -> None
     assert "no saved plan for test" in result.stderr
 
 
+def test_report_pr_suggests_the_closest_root(repo: Path) -> None:
+    result = CliRunner().invoke(app, ["report", "pr", "--env", "prd"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "did you mean 'prod'" in result.stderr
+
+
 def test_report_pr_names_a_corrupt_summary(repo: Path) -> None:
     directory = _saved(repo, "dev")
     (directory / "summary.json").write_text('{"root": "dev"')

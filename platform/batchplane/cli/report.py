@@ -16,6 +16,7 @@ from batchplane.cli.options import JsonOption, LocalOption, SpecOption, load
 from batchplane.cli.plain import Command, Group
 from batchplane.errors import ChangesPendingError, StateFileError
 from batchplane.files import write_output
+from batchplane.spec.checks import did_you_mean
 from batchplane.state import read_text
 
 report_app = typer.Typer(
@@ -71,7 +72,8 @@ def report_pr(
     roots = [layout.SHARED_ROOT, *loaded.environments]
     unknown = sorted(set(env or []) - set(roots))
     if unknown:
-        raise typer.BadParameter(f"{', '.join(unknown)} (roots: {', '.join(roots)})", param_hint="--env")
+        hints = "".join(did_you_mean(name, roots) for name in unknown)
+        raise typer.BadParameter(f"{', '.join(unknown)}{hints} (roots: {', '.join(roots)})", param_hint="--env")
     wanted = [r for r in roots if r in set(env or roots)]
     summaries = {r: read_summary(layout.plan_dir(loaded.root, r, local=use_local)) for r in wanted}
     missing = [r for r in (env or []) if summaries[r] is None]

@@ -70,12 +70,16 @@ class Initialized:
 def parse_accounts(text: str | None) -> dict[str, str]:
     """``dev=111111111111,prod=222222222222`` -> the account of each starter environment."""
     accounts = dict(DEFAULT_ACCOUNTS)
+    given: set[str] = set()
     for item in (text or "").split(","):
         if not item.strip():
             continue
         env, sep, account = (part.strip() for part in item.partition("="))
         if not sep or env not in ENVIRONMENTS:
             raise InitRefusedError(f"--accounts takes ENV=ACCOUNT_ID for {' and '.join(ENVIRONMENTS)}, got {item!r}")
+        if env in given:  # two accounts for one environment: which one was meant is unknown
+            raise InitRefusedError(f"--accounts names {env} twice: give one account per environment")
+        given.add(env)
         accounts[env] = account
     return accounts
 
