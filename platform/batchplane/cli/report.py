@@ -66,10 +66,11 @@ def report_pr(
 ) -> None:
     """The saved plans (from `batchplane plan`) as one Markdown pull-request comment."""
     from batchplane.terraform.summary import read_summary
+    from batchplane.terraform.targets import roots_of
     from batchplane.views.pr_comment import comment
 
     loaded = load(spec)
-    roots = [layout.SHARED_ROOT, *loaded.environments]
+    roots = roots_of(loaded)  # the one owner of which roots exist (shared only with an ECR registry)
     unknown = sorted(set(env or []) - set(roots))
     if unknown:
         hints = "".join(did_you_mean(name, roots) for name in unknown)
