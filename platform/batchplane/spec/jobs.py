@@ -17,6 +17,13 @@ from batchplane.spec.schedule import schedule_problem
 
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 ParameterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]+$")]
+ShareIdentifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,255}$")]
+"""A fair-share identifier as AWS Batch takes it: letters, digits and _, at most 255."""
+
+# AWS Batch array jobs have 2 to 10000 children.
+MIN_ARRAY_SIZE = 2
+MAX_ARRAY_SIZE = 10_000
+ArraySize = Annotated[int, Field(ge=MIN_ARRAY_SIZE, le=MAX_ARRAY_SIZE)]
 
 AccessService = Literal["s3", "dynamodb", "sqs", "sns", "secretsmanager", "ssm", "kms", "logs"]
 AccessVerb = Literal["read", "write", "list", "delete"]
@@ -160,6 +167,17 @@ class Job(Model):
     statements: list[Statement] = Field(default_factory=list)
     schedule: str | None = Field(default=None, description="cron(...), rate(...) or at(...).")
     triggers: list[Trigger] = Field(default_factory=list)
+    gpus: Annotated[int, Field(ge=1, le=16)] | None = Field(
+        default=None, description="Physical GPUs reserved for the job (EC2 queues with GPU instances only)."
+    )
+    share: ShareIdentifier | None = Field(
+        default=None,
+        description="Share identifier the job's runs are submitted with; required on a fair-share queue, "
+        "refused on any other.",
+    )
+    array_size: ArraySize | None = Field(
+        default=None, description="Scheduled and triggered runs are array jobs of this many children (2..10000)."
+    )
 
     @field_validator("timeout")
     @classmethod

@@ -25,7 +25,7 @@ from pydantic import (
 
 from batchplane import layout
 from batchplane.spec.base import Model, Name
-from batchplane.spec.jobs import Job
+from batchplane.spec.jobs import Job, ShareIdentifier
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
@@ -270,11 +270,32 @@ class Compute(Model):
         return self.kind in SPOT_KINDS
 
 
+class FairShare(Model):
+    """A fair-share scheduling policy for one queue: weights per share identifier."""
+
+    shares: Annotated[
+        dict[ShareIdentifier, Annotated[float, Field(gt=0, le=999.9999)]],
+        Field(min_length=1, max_length=500),
+    ] = Field(
+        description="Share identifier -> weight: a share with twice the weight gets twice the compute. "
+        "Rendered as AWS weight factors (largest weight = 1.0; AWS gives a lower factor more)."
+    )
+    share_decay_seconds: Annotated[int, Field(ge=0, le=604800)] | None = Field(
+        default=None, description="Window over which past usage counts against a share (0..604800 s)."
+    )
+    compute_reservation: Annotated[int, Field(ge=0, le=99)] | None = Field(
+        default=None, description="Percent of the maximum vCPUs kept for share identifiers not yet active."
+    )
+
+
 class Queue(Model):
     """A job queue; `compute` is the fallback order."""
 
     priority: Annotated[int, Field(ge=0, le=1000)]
     compute: Annotated[list[Name], Field(min_length=1, max_length=3)]
+    fair_share: FairShare | None = Field(
+        default=None, description="Attaches a fair-share scheduling policy (jobs on the queue then need share)."
+    )
 
     @field_validator("compute")
     @classmethod
