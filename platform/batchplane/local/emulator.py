@@ -69,8 +69,8 @@ def require_server() -> None:
 
 
 def emulator_command(port: int) -> list[str]:
-    """moto server on loopback only, run by this interpreter (whose modules :func:`require_server` checked)."""
-    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    """moto server with batchplane's extensions (:mod:`batchplane.local.server`), on loopback only."""
+    return [sys.executable, "-m", "batchplane.local.server", "-H", "127.0.0.1", "-p", str(port)]
 
 
 def emulator_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
