@@ -17,7 +17,7 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 # A field may be documented by itself or under its parent's name.
-DOCUMENTED_FORMS = ("`{}`", "`s3.{}`", "`settings.{}`", "`waivers[].{}`", "`extra_files[].{}`")
+DOCUMENTED_FORMS = ("`{}`", "`s3.{}`", "`settings.{}`", "`waivers[].{}`", "`extra_files[].{}`", "`fair_share.{}`")
 
 
 def _spec_models() -> list[type[BaseModel]]:
