@@ -226,7 +226,7 @@ class Compute(Model):
     """A managed compute environment."""
 
     kind: ComputeKind
-    instance_types: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]*$")]] | None = None
+    instance_types: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]] | None = None
     allocation_strategy: (
         Literal[
             "BEST_FIT",
