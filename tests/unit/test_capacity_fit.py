@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from batchplane.capacity import fargate
-from batchplane.capacity.catalogue import catalogue, expand
+from batchplane.capacity.catalogue import expand
 from batchplane.capacity.placement import GPUS, MEMORY, VCPUS, Demand, place
-
-
-def test_m4_large_offers_the_memory_the_batch_guide_documents_less_the_agent() -> None:
-    # The AWS Batch user guide: an m4.large registers 7985 MiB; the ECS agent keeps 32 MiB of it.
-    assert catalogue()["m4.large"].usable_memory_mib == 7985 - 32
 
 
 def test_a_job_of_exactly_the_usable_memory_fits_and_one_mib_more_does_not() -> None:
@@ -78,25 +73,6 @@ def test_unknown_entries_hold_nothing() -> None:
     assert placement.explain("queue q") == (
         "no instance type queue q can launch is known (instance types: m4.huge), so none can hold it"
     )
-
-
-def test_keywords_expand_to_batchs_families() -> None:
-    assert {t.family for t in expand(["optimal"]).types} == {"m6i", "c6i", "r6i", "c7i"}
-    assert {t.family for t in expand(["default_x86_64"]).types} == {"m6i", "c6i", "r6i", "c7i"}
-    arm = expand(["default_arm64"]).types
-    assert {t.family for t in arm} == {"m6g", "c6g", "r6g", "c7g"}
-    assert all("arm64" in t.architectures for t in arm)
-
-
-def test_a_family_stands_for_its_own_sizes_only() -> None:
-    types = expand(["c5"]).types
-    assert types
-    assert {t.family for t in types} == {"c5"}  # not c5a, c5d, c5n
-    assert "c5.large" in {t.name for t in types}
-
-
-def test_expand_returns_what_it_does_not_know() -> None:
-    assert expand(["c5.large", "c5.huge", "zz9", "c5"]).unknown == ("c5.huge", "zz9")
 
 
 def test_fargate_sizes() -> None:
