@@ -108,6 +108,34 @@ def _secret_tag(doc: Doc) -> None:
     doc["tags"] = {"deploy-key": "AKIA" + "ABCDEFGHIJKLMNOP"}
 
 
+def _unplaceable(doc: Doc) -> None:
+    doc["compute"]["ondemand"]["instance_types"] = ["c6i.large"]
+    _job(doc)["memory_mib"] = 8192
+
+
+def _gpu_without_gpu_instances(doc: Doc) -> None:
+    _job(doc)["gpus"] = 1
+
+
+def _over_max_vcpus(doc: Doc) -> None:
+    _job(doc)["vcpus"] = 48
+
+
+def _fargate_size(doc: Doc) -> None:
+    doc["compute"]["serverless"] = {"kind": "fargate", "max_vcpus": 4}
+    doc["queues"]["light"] = {"priority": 2, "compute": ["serverless"]}
+    _job(doc).update(queue="light", memory_mib=1024)
+
+
+def _unknown_instance_type(doc: Doc) -> None:
+    doc["compute"]["spot"]["instance_types"].append("c6i.larg")
+
+
+def _idle_reservation(doc: Doc) -> None:
+    doc["queues"]["default"]["fair_share"] = {"shares": {"ingest": 1}, "compute_reservation": 5}
+    _job(doc)["share"] = "ingest"
+
+
 CASES: list[tuple[str, Callable[[Doc], None], str, str]] = [
     ("BP-IAM-001", _wildcard_action, "dev", "jobs.ingest.statements[0]"),
     ("BP-IAM-002", _resource_star, "dev", "jobs.ingest.access[1]"),
@@ -123,6 +151,12 @@ CASES: list[tuple[str, Callable[[Doc], None], str, str]] = [
     ("BP-SPOT-003", _best_fit, "dev", "compute.spot.allocation_strategy"),
     ("BP-SPOT-004", _bid_over_cap, "dev", "compute.spot.bid_percentage"),
     ("BP-SPOT-005", _single_attempt, "dev", "jobs.ingest.retry"),
+    ("BP-CAP-001", _unplaceable, "dev", "jobs.ingest.memory_mib"),
+    ("BP-CAP-002", _gpu_without_gpu_instances, "dev", "jobs.ingest.gpus"),
+    ("BP-CAP-003", _over_max_vcpus, "dev", "jobs.ingest.vcpus"),
+    ("BP-CAP-004", _fargate_size, "dev", "jobs.ingest.memory_mib"),
+    ("BP-CAP-005", _unknown_instance_type, "dev", "compute.spot.instance_types[1]"),
+    ("BP-CAP-006", _idle_reservation, "dev", "queues.default.fair_share.compute_reservation"),
     ("BP-OPS-001", _over_budget, "dev", "environments.dev.max_vcpus"),
     ("BP-OPS-002", _no_timeout, "dev", "jobs.ingest"),
     ("BP-OPS-003", _short_retention, "dev", "environments.dev.log_retention_days"),

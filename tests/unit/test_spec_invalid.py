@@ -178,7 +178,7 @@ queues:
   light: {priority: 5, compute: [serverless, gpu]}
 jobs:
   etl: {image: etl, queue: nightly, vcpus: 1, memory_mib: 2048, command: [etl]}
-  report: {image: report, queue: light, vcpus: 3, memory_mib: 2048, command: [report]}
+  report: {image: report, queue: light, vcpus: 1, memory_mib: 2048, command: [report], share: adhoc}
 """
 
 
@@ -190,7 +190,7 @@ def test_several_reference_problems_are_reported_in_one_run(tmp_path: Path) -> N
         "platform.yaml:13: queues.default.compute: a queue cannot mix Fargate and EC2",
         "platform.yaml:14: queues.light.compute[1]: no compute environment named 'gpu'",
         "platform.yaml:16: jobs.etl.queue: no queue named 'nightly'",
-        "platform.yaml:17: jobs.report.vcpus: 3 vCPU is not a Fargate size",
+        "platform.yaml:17: jobs.report.share: queue light has no fair_share",
     ):
         assert expected in result.output
 

@@ -7,31 +7,24 @@ located problems so that every problem of a spec is reported in one run.
 from __future__ import annotations
 
 import difflib
-import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from batchplane import layout
+from batchplane.spec.jobs import Job
 from batchplane.spec.locations import Loc
-from batchplane.spec.models import Platform
+from batchplane.spec.models import Platform, Queue
 
 Finding = tuple[Loc, str]
-
-# Fargate accepts these vCPU values, each with its own memory range (MiB).
-FARGATE_MEMORY: dict[float, tuple[int, ...]] = {
-    0.25: (512, 1024, 2048),
-    0.5: tuple(range(1024, 4096 + 1, 1024)),
-    1.0: tuple(range(2048, 8192 + 1, 1024)),
-    2.0: tuple(range(4096, 16384 + 1, 1024)),
-    4.0: tuple(range(8192, 30720 + 1, 1024)),
-    8.0: tuple(range(16384, 61440 + 1, 4096)),
-    16.0: tuple(range(32768, 122880 + 1, 8192)),
-}
 
 # The longest suffix batchplane adds to "{platform}-{env}-{job}" for an IAM
 # role name ("-events"); IAM role names stop at 64 characters.
 LONGEST_ROLE_SUFFIX = len("-events")
 IAM_ROLE_NAME_LIMIT = 64
+
+# A fair-share weight becomes the AWS weight factor (largest weight / weight), which AWS
+# takes within 0.0001..999.9999: the largest weight may be at most this many times the smallest.
+MAX_WEIGHT_RATIO = 999
 
 
 def check_references(
@@ -70,6 +63,23 @@ def _queues(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
                 ("queues", name, "compute"),
                 "a queue cannot mix Fargate and EC2 compute environments (AWS refuses it)",
             )
+        yield from _weights(name, queue)
+
+
+def _weights(name: str, queue: Queue) -> Iterator[Finding]:
+    if queue.fair_share is None:
+        return
+    shares = queue.fair_share.shares
+    largest, smallest = max(shares, key=shares.__getitem__), min(shares, key=shares.__getitem__)
+    ratio = shares[largest] / shares[smallest]
+    if ratio > MAX_WEIGHT_RATIO:
+        yield (
+            ("queues", name, "fair_share", "shares"),
+            (
+                f"{largest} weighs {ratio:.6g} times as much as {smallest}: AWS weight factors "
+                f"(largest weight / weight) stop at 999.9999, so weights may differ at most {MAX_WEIGHT_RATIO} times"
+            ),
+        )
 
 
 def _jobs(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
@@ -81,40 +91,13 @@ def _jobs(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
             yield ("jobs", name, "queue"), unknown_name("queue", job.queue, platform.queues)
             continue
         computes = [platform.compute[c] for c in queue.compute if c in platform.compute]
-        if not computes:
-            continue
-        if computes[0].is_fargate:
-            memories = FARGATE_MEMORY.get(job.vcpus)
-            if memories is None:
-                yield (
-                    ("jobs", name, "vcpus"),
-                    (
-                        f"{job.vcpus:g} vCPU is not a Fargate size (queue {job.queue} is Fargate): "
-                        f"use one of {', '.join(f'{v:g}' for v in FARGATE_MEMORY)}"
-                    ),
-                )
-            elif job.memory_mib not in memories:
-                yield (
-                    ("jobs", name, "memory_mib"),
-                    (
-                        f"{job.memory_mib} MiB does not pair with {job.vcpus:g} vCPU on Fargate: "
-                        f"use {_describe(memories)}"
-                    ),
-                )
-        elif job.vcpus != int(job.vcpus):
+        # Sizes that exist on Fargate and fit the queue's compute are policy rules (BP-CAP-*).
+        if computes and not computes[0].is_fargate and job.vcpus != int(job.vcpus):
             yield (
                 ("jobs", name, "vcpus"),
                 f"EC2 jobs take whole vCPUs, got {job.vcpus:g} (queue {job.queue} is EC2)",
             )
-        largest = max(c.max_vcpus for c in computes)
-        if job.vcpus > largest:
-            yield (
-                ("jobs", name, "vcpus"),
-                (
-                    f"{job.vcpus:g} vCPU can never run: the compute environments of queue {job.queue} "
-                    f"allow at most {largest}"
-                ),
-            )
+        yield from _share(name, job, queue)
         for index, trigger in enumerate(job.triggers):
             parameter = trigger.s3.parameter
             if parameter is not None and parameter not in job.parameters:
@@ -122,6 +105,36 @@ def _jobs(platform: Platform, broken: frozenset[str]) -> Iterator[Finding]:
                     ("jobs", name, "triggers", index, "s3", "parameter"),
                     (f"the job declares no parameter {parameter!r} (add it under parameters with a default)"),
                 )
+
+
+def _share(name: str, job: Job, queue: Queue) -> Iterator[Finding]:
+    policy = queue.fair_share
+    if policy is None:
+        if job.share is not None:
+            yield (
+                ("jobs", name, "share"),
+                f"queue {job.queue} has no fair_share: remove share, or give the queue a fair_share policy",
+            )
+        return
+    if job.share is None:
+        yield (
+            ("jobs", name),
+            f"queue {job.queue} is a fair-share queue: set share to one of {', '.join(sorted(policy.shares))}",
+        )
+    elif job.share not in policy.shares:
+        yield (
+            ("jobs", name, "share"),
+            f"{unknown_name('share identifier', job.share, policy.shares)} on fair-share queue {job.queue}",
+        )
+    if job.triggers:
+        yield (
+            ("jobs", name, "triggers"),
+            (
+                f"S3 triggers cannot submit to fair-share queue {job.queue}: EventBridge's Batch target "
+                "passes no share identifier, and AWS Batch refuses a job without one on a fair-share queue "
+                "(a schedule is fine: the scheduler passes the share identifier)"
+            ),
+        )
 
 
 def _images(platform: Platform, images_dir: Path | None) -> Iterator[Finding]:
@@ -158,10 +171,3 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`` (did you mean 'prod'?)`` for the closest known name, or nothing when none is close."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _describe(values: tuple[int, ...]) -> str:
-    steps = {b - a for a, b in itertools.pairwise(values)}
-    if len(steps) == 1 and len(values) > 3:
-        return f"{values[0]}..{values[-1]} in steps of {steps.pop()}"
-    return "one of " + ", ".join(map(str, values))

@@ -2,10 +2,11 @@
 
 Field names are the contract of SPEC.md. Every model forbids unknown keys and
 is frozen. Checks that concern one object live here as validators; checks that
-relate objects to each other (references, Fargate pairs on a queue, budgets of
-names) live in :mod:`batchplane.spec.checks` so that all problems are reported
-in one run. The job models are in :mod:`batchplane.spec.jobs`, the base model
-and the name type in :mod:`batchplane.spec.base`.
+relate objects to each other (references, shares of fair-share queues, budgets
+of names) live in :mod:`batchplane.spec.checks` so that all problems are reported
+in one run; whether a job fits its queue's compute is a policy rule (BP-CAP).
+The job models are in :mod:`batchplane.spec.jobs`, the base model and the name
+type in :mod:`batchplane.spec.base`.
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ class Compute(Model):
     """A managed compute environment."""
 
     kind: ComputeKind
-    instance_types: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]*$")]] | None = None
+    instance_types: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]] | None = None
     allocation_strategy: (
         Literal[
             "BEST_FIT",

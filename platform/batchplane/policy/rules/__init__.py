@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from batchplane.images.lock import ImageLock
 from batchplane.policy.findings import Finding, Outcome, Passed, raised
-from batchplane.policy.rules import iam, images, operations, secrets, spot
+from batchplane.policy.rules import capacity, iam, images, operations, secrets, spot
 from batchplane.policy.rules.context import Context, Rule
 from batchplane.spec.loader import Spec
 from batchplane.spec.locations import dotted
 
-RULES: tuple[Rule, ...] = (*iam.RULES, *spot.RULES, *images.RULES, *operations.RULES, *secrets.RULES)
+RULES: tuple[Rule, ...] = (
+    *iam.RULES,
+    *spot.RULES,
+    *capacity.RULES,
+    *images.RULES,
+    *operations.RULES,
+    *secrets.RULES,
+)
 RULE_IDS = frozenset(rule.id for rule in RULES)
 
 
