@@ -200,31 +200,34 @@ def _usable(compute: Mapping[str, Any]) -> bool:
 
 def _waiting_verdict(facts: Facts, need: Needs | None, fits: list[Fit | None]) -> tuple[str, str]:
     """Why a RUNNABLE job (or array children) is not running: placement first, then compute, queue, headroom."""
-    if facts.queue is None:
-        return "unknown", "waiting to be placed; its queue could not be read: " + facts.unknown.get("queue", "?")
+    for fact in ("queue", "compute"):
+        if fact in facts.unknown:
+            return "unknown", f"waiting to be placed; its {fact} could not be read: {facts.unknown[fact]}"
+    queue = facts.queue or {}
     if need is not None and fits and all(f is not None and f.fits is False for f in fits):
         return "unplaceable", f"cannot be placed: {next(f.reason for f in fits if f is not None)}"
-    queue = facts.queue
     if queue.get("status") == "INVALID":
         return "queue-invalid", f"queue {queue.get('jobQueueName')} is INVALID: {queue.get('statusReason')}"
     usable = [(c, f) for c, f in zip(facts.compute, fits, strict=True) if _usable(c)]
-    if facts.compute and not usable:
+    if not usable:
         broken = "; ".join(
             f"{c.get('computeEnvironmentName')} {c.get('state')}, {c.get('status')}"
             + (f" ({c.get('statusReason')})" if c.get("statusReason") else "")
             for c in facts.compute
         )
-        return "compute-unusable", f"no usable compute environment: {broken}"
+        return "compute-unusable", f"no usable compute environment: {broken or 'the queue has none'}"
     if queue.get("state") == "DISABLED":
-        return "queue-disabled", f"queue {queue.get('jobQueueName')} is DISABLED: it dispatches no new work"
-    if need is not None and usable and all(f is not None and f.fits is False for _, f in usable):
+        return "queue-disabled", f"queue {queue.get('jobQueueName')} is DISABLED: it refuses new jobs"
+    if need is not None and all(f is not None and f.fits is False for _, f in usable):
         return "unplaceable", f"cannot be placed on its usable compute: {next(f.reason for _, f in usable if f)}"
     reason = facts.job.get("statusReason")
     if reason and explain(reason):
         return "blocked", f"blocked: {reason}"
-    full = [c for c, _ in usable if _headroom(c, need) is False]
-    if usable and len(full) == len(usable):
-        return "waiting-capacity", "waiting for capacity: every usable compute environment is at its maxvCpus"
+    holding = [c for c, f in usable if f is not None and f.fits]
+    if not holding:
+        return "unknown", "waiting to be placed; whether its usable compute can hold it is unknown (see below)"
+    if all(_headroom(c, need) is False for c in holding):
+        return "waiting-capacity", "waiting for capacity: the compute that can hold it is at its maxvCpus"
     return "waiting-capacity", "waiting for capacity: the queue and its compute can hold it; instances may be starting"
 
 
