@@ -63,7 +63,7 @@ def compute(
     status: str = "VALID",
     reason: str = "ComputeEnvironment Healthy",
 ) -> dict[str, Any]:
-    resources: dict[str, Any] = {"type": kind, "maxvCpus": max_vcpus, "desiredvCpus": desired, "minvCpus": 0}
+    resources: dict[str, Any] = {"type": kind, "maxvCpus": max_vcpus, "desiredvCpus": desired, "subnets": ["subnet-1"]}
     if kind not in ("FARGATE", "FARGATE_SPOT"):
         resources["instanceTypes"] = types or ["m4.large"]
     return {
@@ -215,6 +215,7 @@ def test_an_image_pull_error_is_explained() -> None:
         ('CannotStartContainerError: exec: "pyhton": executable file not found', "the container did not start"),
         ("OutOfMemoryError: Container killed due to memory usage", "the container used more memory"),
         ("Host EC2 (instance i-0abc) terminated.", "the instance went away"),
+        ("AccessDeniedException: User is not authorized to perform ecr:BatchGetImage", "a permission was refused"),
         ("Essential container in task exited", None),
     ],
 )
@@ -316,6 +317,47 @@ def test_a_refused_call_is_recorded_as_unknown() -> None:
     assert facts.queue is None
     assert facts.unknown == {"queue": "DescribeJobQueues: AccessDeniedException: not authorized to DescribeJobQueues"}
     assert diagnose(facts).cause == "unknown"
+
+
+def _stubbed() -> tuple[Any, Any]:
+    credentials = {"region_name": "eu-west-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    return boto3.client("batch", **credentials), boto3.client("logs", **credentials)
+
+
+def test_compute_is_read_in_the_queues_order_and_a_refused_log_read_is_unknown() -> None:
+    batch, logs = _stubbed()
+    second = CE_ARN.replace("small", "spot")
+    ordered = queue() | {
+        "computeEnvironmentOrder": [
+            {"order": 2, "computeEnvironment": CE_ARN},
+            {"order": 1, "computeEnvironment": second},
+        ]
+    }
+    spot = compute() | {"computeEnvironmentName": "acme-dev-spot", "computeEnvironmentArn": second}
+    attempt = {"container": {"logStreamName": "acme-dev-ingest/default/j-1"}, "startedAt": 1}
+    with Stubber(batch) as batch_stub, Stubber(logs) as logs_stub:
+        batch_stub.add_response("describe_jobs", {"jobs": [job("RUNNING", startedAt=1, attempts=[attempt])]})
+        batch_stub.add_response("describe_job_queues", {"jobQueues": [ordered]})
+        batch_stub.add_response(
+            "describe_compute_environments",
+            {"computeEnvironments": [compute(), spot]},
+            {"computeEnvironments": [second, CE_ARN]},
+        )
+        logs_stub.add_client_error("get_log_events", "AccessDeniedException", "not authorized to GetLogEvents", 403)
+        facts = gather(batch, logs, "j-1")
+    assert [c["computeEnvironmentName"] for c in facts.compute] == ["acme-dev-spot", "acme-dev-small"]
+    assert facts.logs is None
+    assert "not authorized to GetLogEvents" in facts.unknown["logs"]
+
+
+def test_a_deleted_queue_is_unknown_with_the_reason() -> None:
+    batch, logs = _stubbed()
+    with Stubber(batch) as stubbed:
+        stubbed.add_response("describe_jobs", {"jobs": [job(startedAt=0)]})
+        stubbed.add_response("describe_job_queues", {"jobQueues": []})
+        facts = gather(batch, logs, "j-1")
+    assert facts.unknown == {"queue": f"{QUEUE_ARN} no longer exists"}
+    assert diagnose(facts).verdict == f"waiting to be placed; its queue could not be read: {QUEUE_ARN} no longer exists"
 
 
 # --- the command ----------------------------------------------------------------------------

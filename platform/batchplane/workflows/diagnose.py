@@ -41,7 +41,7 @@ EXPLANATIONS: tuple[tuple[str, str], ...] = (
         "network route to ECR, Secrets Manager or CloudWatch Logs from the subnets",
     ),
     (
-        r"access ?denied|not authorized|AccessDenied|UnauthorizedOperation",
+        r"access ?denied|not authorized|UnauthorizedOperation",
         "a permission was refused: the role named in the reason lacks the action it names",
     ),
     (r"CannotStartContainerError", "the container did not start: check the command and the image's entry point"),

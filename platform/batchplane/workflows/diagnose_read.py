@@ -64,16 +64,7 @@ def gather(batch: Any, logs: Any, job_id: str, tail: int = LOG_TAIL) -> Facts:
     if not described["jobs"]:
         raise JobUsageError(f"no job with id {job_id} (in this environment's account and region)")
     job: Mapping[str, Any] = described["jobs"][0]
-    queues = _reading(unknown, "queue", lambda: batch.describe_job_queues(jobQueues=[job["jobQueue"]]))
-    queue = (queues or {}).get("jobQueues", [None])[0] if queues else None
-    compute: tuple[Mapping[str, Any], ...] = ()
-    if queue is not None:
-        order = [
-            o["computeEnvironment"] for o in sorted(queue.get("computeEnvironmentOrder", []), key=lambda o: o["order"])
-        ]
-        answer = _reading(unknown, "compute", lambda: batch.describe_compute_environments(computeEnvironments=order))
-        by_arn = {c["computeEnvironmentArn"]: c for c in (answer or {}).get("computeEnvironments", [])}
-        compute = tuple(by_arn[arn] for arn in order if arn in by_arn)
+    queue, compute = _queue_and_compute(batch, str(job["jobQueue"]), unknown)
     definition = None
     if not job.get("container"):
         answer = _reading(
@@ -95,6 +86,31 @@ def gather(batch: Any, logs: Any, job_id: str, tail: int = LOG_TAIL) -> Facts:
         logs=_tail(logs, job, unknown, tail),
         unknown=unknown,
     )
+
+
+def _queue_and_compute(
+    batch: Any, queue_arn: str, unknown: dict[str, str]
+) -> tuple[Mapping[str, Any] | None, tuple[Mapping[str, Any], ...]]:
+    """The job's queue, and its compute environments in the queue's order."""
+    queues = _reading(unknown, "queue", lambda: batch.describe_job_queues(jobQueues=[queue_arn]))
+    if queues is None:
+        return None, ()
+    if not queues.get("jobQueues"):
+        unknown["queue"] = f"{queue_arn} no longer exists"
+        return None, ()
+    queue: Mapping[str, Any] = queues["jobQueues"][0]
+    ordered = sorted(queue.get("computeEnvironmentOrder") or [], key=lambda o: o["order"])
+    arns = [str(o["computeEnvironment"]) for o in ordered]
+    if not arns:
+        return queue, ()
+    answer = _reading(unknown, "compute", lambda: batch.describe_compute_environments(computeEnvironments=arns))
+    if answer is None:
+        return queue, ()
+    by_arn = {c["computeEnvironmentArn"]: c for c in answer.get("computeEnvironments", [])}
+    gone = [arn for arn in arns if arn not in by_arn]
+    if gone:
+        unknown["compute"] = f"{', '.join(gone)} no longer exist(s)"
+    return queue, tuple(by_arn[arn] for arn in arns if arn in by_arn)
 
 
 def _summary(batch: Any, job: Mapping[str, Any], unknown: dict[str, str]) -> Mapping[str, Any] | None:
