@@ -137,11 +137,11 @@ def _state_manager(endpoint: str, action: str, body: dict[str, Any]) -> None:
 
 def test_a_job_that_cannot_be_placed_names_the_memory_and_the_largest_instance(platform: Platform) -> None:
     """16 GiB on m4.large compute: it would sit in RUNNABLE forever on AWS; moto is held there by its state manager."""
-    # moto places every job: its jobs move one status per 5 s until this one is RUNNABLE, then stop moving.
+    # moto places every job: its jobs move one status per 8 s until this one is RUNNABLE, then stop moving.
     _state_manager(
         platform.endpoint,
         "set-transition",
-        {"model_name": "batch::job", "transition": {"progression": "time", "seconds": 5}},
+        {"model_name": "batch::job", "transition": {"progression": "time", "seconds": 8}},
     )
     job_id = ""
     try:
@@ -152,7 +152,8 @@ def test_a_job_that_cannot_be_placed_names_the_memory_and_the_largest_instance(p
             # AWS reads resourceRequirements; moto's DescribeJobs shows only the older `memory` override.
             containerOverrides={"resourceRequirements": [{"type": "MEMORY", "value": "16384"}], "memory": 16384},
         )["jobId"]
-        _until(platform.batch, job_id, {"RUNNABLE"}, timeout=60)
+        reached = _until(platform.batch, job_id, {"RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"}, timeout=90)
+        assert reached == "RUNNABLE", f"the job moved on to {reached} before the state manager held it"
         _state_manager(
             platform.endpoint,
             "set-transition",
