@@ -55,6 +55,7 @@ INVOCATIONS = [
     ["jobs", "status"],
     ["jobs", "submit", "no-such-job", "--env", "dev"],
     ["jobs", "logs", "1234", "--env", "nowhere"],
+    ["jobs", "why", "1234", "--env", "nowhere"],
     ["validate", "--spec", "missing.yaml"],
     ["no-such-command"],
     ["graph", "--env", "dev", "--format", "nope"],

@@ -1,4 +1,4 @@
-"""``jobs new|submit|status|logs``: scaffold a job type, run it, follow it.
+"""``jobs new|submit|status|logs|why``: scaffold a job type, run it, follow it, find why it is stuck.
 
 Parsing and printing only; the work is in :mod:`batchplane.scaffold` and
 :mod:`batchplane.workflows.jobs`.
@@ -165,5 +165,27 @@ def jobs_logs(
         console.print_json({"job_id": job_id, "lines": list(lines)})
         return
     for line in lines:
+        console.out.file.write(line + "\n")
+    console.out.file.flush()
+
+
+@jobs_app.command("why", cls=Command)
+def jobs_why(
+    job_id: JobIdArgument,
+    env: OneEnvOption,
+    use_local: LocalOption = False,
+    spec: SpecOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Why a job is stuck or failed: a verdict, then its queue, compute, fit, reasons and last log lines."""
+    from batchplane.workflows.diagnose import diagnose, lines
+    from batchplane.workflows.diagnose_read import gather
+
+    clients = _clients_of(spec, env, use_local)
+    found = diagnose(gather(clients.batch, clients.logs, job_id))
+    if as_json:
+        console.print_json(found.as_dict())
+        return
+    for line in lines(found):
         console.out.file.write(line + "\n")
     console.out.file.flush()
