@@ -12,9 +12,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from batchplane.capacity.placement import Demand
 from batchplane.cli.app import app
 from batchplane.workflows.diagnose import Facts, diagnose, explain, lines
-from batchplane.workflows.diagnose_fit import Needs, fit, needs
+from batchplane.workflows.diagnose_fit import fit, needs
 from batchplane.workflows.diagnose_read import gather
 from tests.conftest import REPO
 
@@ -106,7 +107,7 @@ def test_a_gpu_job_on_instances_without_gpus() -> None:
 
 
 def test_a_gpu_job_fits_a_gpu_family() -> None:
-    placed = fit(Needs(4, 15000, 1), compute(["g4dn"]))
+    placed = fit(Demand(4, 15000, 1), compute(["g4dn"]))
     assert placed.fits is True
     assert placed.reason.startswith("fits g4dn.xlarge (4 vCPU")
 
@@ -125,8 +126,8 @@ def test_optimal_is_expanded_the_way_batch_expands_it() -> None:
 @pytest.mark.parametrize(
     ("vcpus", "memory", "fits", "reason"),
     [
-        ("3", "8192", False, "3 vCPU is not a Fargate size (sizes: 0.25, 0.5, 1, 2, 4, 8, 16 vCPU)"),
-        ("1", "1024", False, "1024 MiB does not pair with 1 vCPU on Fargate (2048-8192 MiB)"),
+        ("3", "8192", False, "3 vCPU is not a Fargate size: use one of 0.25, 0.5, 1, 2, 4, 8, 16"),
+        ("1", "1024", False, "1024 MiB does not pair with 1 vCPU on Fargate: use 2048..8192 in steps of 1024"),
         ("0.5", "1024", True, "Fargate size 0.5 vCPU / 1024 MiB exists"),
     ],
 )
@@ -136,7 +137,7 @@ def test_fargate_sizes(vcpus: str, memory: str, fits: bool, reason: str) -> None
 
 
 def test_a_gpu_job_on_fargate_cannot_be_placed() -> None:
-    assert fit(Needs(1, 2048, 1), compute(kind="FARGATE_SPOT")).reason == "needs 1 GPU: Fargate has no GPUs"
+    assert fit(Demand(1, 2048, 1), compute(kind="FARGATE_SPOT")).reason == "needs 1 GPU: Fargate has no GPUs"
 
 
 def test_unknown_instance_types_are_unknown_not_unplaceable() -> None:
@@ -148,11 +149,11 @@ def test_unknown_instance_types_are_unknown_not_unplaceable() -> None:
 
 def test_unmanaged_compute_is_not_judged() -> None:
     unmanaged = {"computeEnvironmentName": "own", "type": "UNMANAGED", "state": "ENABLED", "status": "VALID"}
-    assert fit(Needs(1, 2048, 0), unmanaged).fits is None
+    assert fit(Demand(1, 2048, 0), unmanaged).fits is None
 
 
 def test_the_older_vcpus_and_memory_fields_are_read_when_there_are_no_requirements() -> None:
-    assert needs({"vcpus": 2, "memory": 4096}) == Needs(2, 4096, 0)
+    assert needs({"vcpus": 2, "memory": 4096}) == Demand(2, 4096, 0)
     assert needs({"command": ["x"]}) is None
 
 

@@ -38,6 +38,11 @@ class Demand:
         }
         return tuple(resource for resource in RESOURCES if lacking[resource])
 
+    def describe(self) -> str:
+        """``1 vCPU, 2048 MiB, no GPU``."""
+        gpus = f"{self.gpus} GPU" if self.gpus else "no GPU"
+        return f"{self.vcpus:g} vCPU, {self.memory_mib} MiB, {gpus}"
+
     def amount(self, resource: str) -> str:
         """``8192 MiB``, ``4 vCPU`` or ``2 GPU``: what the job asks of one resource."""
         if resource == GPUS:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from batchplane.workflows.diagnose_fit import Fit, Needs, fit, needs
+from batchplane.capacity.placement import Demand
+from batchplane.workflows.diagnose_fit import Fit, fit, needs
 from batchplane.workflows.jobs import DONE
 
 # What a status reason means and what to look at; the first pattern that matches explains it.
@@ -148,7 +149,7 @@ def _reasons(facts: Facts) -> list[str]:
     return list(dict.fromkeys(str(r) for r in found if r))
 
 
-def _job_document(facts: Facts, need: Needs | None) -> dict[str, Any]:
+def _job_document(facts: Facts, need: Demand | None) -> dict[str, Any]:
     job = facts.job
     array = job.get("arrayProperties") or {}
     return {
@@ -198,7 +199,7 @@ def _usable(compute: Mapping[str, Any]) -> bool:
     return compute.get("state") == "ENABLED" and compute.get("status") not in ("INVALID", "DELETING", "DELETED")
 
 
-def _waiting_verdict(facts: Facts, need: Needs | None, fits: list[Fit | None]) -> tuple[str, str]:
+def _waiting_verdict(facts: Facts, need: Demand | None, fits: list[Fit | None]) -> tuple[str, str]:
     """Why a RUNNABLE job (or array children) is not running: placement first, then compute, queue, headroom."""
     for fact in ("queue", "compute"):
         if fact in facts.unknown:
@@ -231,7 +232,7 @@ def _waiting_verdict(facts: Facts, need: Needs | None, fits: list[Fit | None]) -
     return "waiting-capacity", "waiting for capacity: the queue and its compute can hold it; instances may be starting"
 
 
-def _headroom(compute: Mapping[str, Any], need: Needs | None) -> bool | None:
+def _headroom(compute: Mapping[str, Any], need: Demand | None) -> bool | None:
     resources = compute.get("computeResources") or {}
     most, desired = resources.get("maxvCpus"), resources.get("desiredvCpus")
     if need is None or most is None or desired is None:
@@ -322,7 +323,7 @@ def lines(found: Diagnosis) -> list[str]:
     times = ", ".join(f"{k} {job[k]}" for k in ("created", "started", "stopped") if job[k])
     shown.append(f"          {times or 'no times recorded'}")
     if job["needs"]:
-        shown.append(f"          needs {Needs(**job['needs']).describe()}")
+        shown.append(f"          needs {Demand(**job['needs']).describe()}")
     if job["array"]:
         shown.append(f"          array of {job['array']['size']}: {job['array']['children']}")
     for number, attempt in enumerate(job["attempts"], 1):

@@ -3,7 +3,8 @@
 Instance facts come from the catalogue (:mod:`batchplane.capacity.catalogue`):
 vCPUs, memory after the ECS agent's reservation, and GPUs, for every type a
 compute environment's ``instanceTypes`` stand for (families and Batch's
-keywords expanded). Fargate sizes are the spec's own table. What cannot be
+keywords expanded), judged by :mod:`batchplane.capacity.placement`; Fargate sizes by
+:mod:`batchplane.capacity.fargate`. What cannot be
 known (unmanaged compute, types the catalogue lacks) is unknown, never a fit.
 """
 
@@ -13,23 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from batchplane.capacity.catalogue import expand
-from batchplane.spec.checks import FARGATE_MEMORY
+from batchplane.capacity import fargate
+from batchplane.capacity.placement import MEMORY, Demand, place
 
 FARGATE_TYPES = ("FARGATE", "FARGATE_SPOT")
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What one attempt of a job reserves."""
-
-    vcpus: float
-    memory_mib: int
-    gpus: int
-
-    def describe(self) -> str:
-        gpus = f"{self.gpus} GPU" if self.gpus else "no GPU"
-        return f"{self.vcpus:g} vCPU, {self.memory_mib} MiB, {gpus}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +29,7 @@ class Fit:
     reason: str
 
 
-def needs(container: Mapping[str, Any] | None) -> Needs | None:
+def needs(container: Mapping[str, Any] | None) -> Demand | None:
     """A container's reservation: its resourceRequirements, else the older vcpus/memory fields."""
     if not container:
         return None
@@ -50,21 +38,15 @@ def needs(container: Mapping[str, Any] | None) -> Needs | None:
     memory = wanted.get("MEMORY", container.get("memory"))
     if vcpus is None or memory is None:
         return None
-    return Needs(float(vcpus), int(memory), int(wanted.get("GPU", 0)))
+    return Demand(float(vcpus), int(memory), int(wanted.get("GPU", 0)))
 
 
-def _missing(need: Needs, vcpus: float, memory: int, gpus: int) -> list[str]:
-    lacking = []
-    if need.memory_mib > memory:
-        lacking.append(f"{need.memory_mib} MiB memory")
-    if need.vcpus > vcpus:
-        lacking.append(f"{need.vcpus:g} vCPU")
-    if need.gpus > gpus:
-        lacking.append(f"{need.gpus} GPU")
-    return lacking
+def _shortfall(need: Demand, resources: tuple[str, ...]) -> str:
+    """``16384 MiB memory and 4 vCPU``: what the job asks of the resources an instance lacks."""
+    return " and ".join(need.amount(r) + (" memory" if r == MEMORY else "") for r in resources)
 
 
-def fit(need: Needs, compute: Mapping[str, Any]) -> Fit:
+def fit(need: Demand, compute: Mapping[str, Any]) -> Fit:
     """Whether any instance (or Fargate size) ``compute`` may launch can hold ``need``."""
     name = str(compute.get("computeEnvironmentName", compute.get("computeEnvironmentArn", "?")))
     resources = compute.get("computeResources") or {}
@@ -77,34 +59,23 @@ def fit(need: Needs, compute: Mapping[str, Any]) -> Fit:
     if kind in FARGATE_TYPES:
         if need.gpus:
             return Fit(name, False, f"needs {need.gpus} GPU: Fargate has no GPUs")
-        memories = FARGATE_MEMORY.get(need.vcpus)
-        if memories is None:
-            sizes = ", ".join(f"{v:g}" for v in FARGATE_MEMORY)
-            return Fit(name, False, f"{need.vcpus:g} vCPU is not a Fargate size (sizes: {sizes} vCPU)")
-        if need.memory_mib not in memories:
-            return Fit(
-                name,
-                False,
-                f"{need.memory_mib} MiB does not pair with {need.vcpus:g} vCPU on Fargate "
-                f"({memories[0]}-{memories[-1]} MiB)",
-            )
+        problem = fargate.vcpu_problem(need.vcpus) or fargate.memory_problem(need.vcpus, need.memory_mib)
+        if problem is not None:
+            return Fit(name, False, problem)
         return Fit(name, True, f"Fargate size {need.vcpus:g} vCPU / {need.memory_mib} MiB exists")
-    expansion = expand(resources.get("instanceTypes") or [])
-    holding = [t for t in expansion.types if not _missing(need, t.vcpus, t.usable_memory_mib, t.gpus)]
-    if holding:
-        smallest = min(holding, key=lambda t: (t.memory_mib, t.vcpus, t.name))
-        return Fit(
-            name, True, f"fits {smallest.describe()}" + (f" and {len(holding) - 1} more" if len(holding) > 1 else "")
-        )
+    placement = place(need, resources.get("instanceTypes") or [])
+    expansion = placement.expansion
+    if placement.fits:
+        smallest = min(placement.holding, key=lambda t: (t.memory_mib, t.vcpus, t.name))
+        more = len(placement.holding) - 1
+        return Fit(name, True, f"fits {smallest.describe()}" + (f" and {more} more" if more else ""))
     unknown = f" (not in the instance catalogue: {', '.join(expansion.unknown)})" if expansion.unknown else ""
-    largest = expansion.largest()
-    if largest is None:
+    nearest = placement.nearest()
+    if nearest is None:
         return Fit(name, None, f"its instance types are unknown{unknown}")
     if need.gpus and not any(t.gpus for t in expansion.types):
-        reason = f"needs {need.gpus} GPU; no instance type of it has GPUs (largest: {largest.describe()})"
+        reason = f"needs {need.gpus} GPU; no instance type of it has GPUs (largest: {nearest.describe()})"
     else:
-        lacking = _missing(need, largest.vcpus, largest.usable_memory_mib, largest.gpus) or [need.describe()]
-        reason = (
-            f"needs {' and '.join(lacking)}; the largest instance type tried, {largest.describe()}, does not hold it"
-        )
+        lacking = _shortfall(need, need.short_of(nearest))
+        reason = f"needs {lacking}; the largest instance type tried, {nearest.describe()}, does not hold it"
     return Fit(name, None if expansion.unknown else False, reason + unknown)
