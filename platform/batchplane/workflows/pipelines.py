@@ -184,7 +184,7 @@ def _iso(value: Any) -> str | None:
     """A timestamp as ISO 8601 UTC: Batch's milliseconds since the epoch, or Step Functions' datetimes."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) and value > 0:  # 0: moto's "never" (an array job's own start)
         return datetime.fromtimestamp(value / 1000, UTC).isoformat()
     return None
 
