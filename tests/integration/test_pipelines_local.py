@@ -84,7 +84,7 @@ def step_image() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def stack(moto_endpoint: str, step_image: str) -> Stack:
-    """A queue, a job definition per command, and two pipelines: a -> b[3] -> c, and a -> fails -> after."""
+    """A queue, a job definition per command, and pipelines: a -> b[3] -> c, a -> fails -> after, fails[2] -> after."""
     bootstrap_account(moto_endpoint, ACCOUNT, REGION)
 
     def client(service: str) -> Any:
@@ -121,6 +121,7 @@ def stack(moto_endpoint: str, step_image: str) -> Stack:
     definitions = {
         "acme-dev-nightly": _chain(("a", "step-a", None), ("b", "step-b", 3), ("c", "step-c", None)),
         "acme-dev-broken": _chain(("a", "step-a", None), ("fails", "step-fails", None), ("after", "step-after", None)),
+        "acme-dev-broken-array": _chain(("fans-out", "step-fails", 2), ("after", "step-after", None)),
     }
     machines = {
         name: sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
@@ -210,3 +211,14 @@ def test_a_failing_step_stops_its_dependents_and_fails_the_pipeline(stack: Stack
     assert error.exit_code == ExitCode.TOOL_FAILED
     assert "acme-dev-broken" in str(error)
     assert f"FAILED at step fails: job step-fails ({fails.job_id}) FAILED" in str(error)
+
+
+def test_an_array_step_with_failed_children_fails_the_pipeline(stack: Stack) -> None:
+    failed = _run(stack, "acme-dev-broken-array")
+    assert failed.status == "FAILED"
+    assert failed.failed_step == "fans-out"
+    fans_out, after = failed.steps
+    assert fans_out.status == "FAILED"
+    assert [child.status for child in fans_out.children] == ["FAILED", "FAILED"]
+    assert fans_out.stopped_at == max(child.stopped_at or "" for child in fans_out.children)
+    assert after.status == NOT_RUN
