@@ -5,6 +5,7 @@ Parsing and printing only; the work is in :mod:`batchplane.workflows.pipelines`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -27,6 +28,15 @@ def _clients(spec: Spec, environment: str, use_local: bool) -> pipelines.Clients
     return pipelines.clients(spec, environment, require_emulator(spec.root) if use_local else None)
 
 
+def _when(started: str, stopped: str | None) -> str:
+    """``started 2026-11-30 01:00:05 UTC, ran 12.3 s`` (``running`` until it stopped)."""
+    start = datetime.fromisoformat(started)
+    shown = f"started {start:%Y-%m-%d %H:%M:%S} UTC"
+    if stopped is None:
+        return shown + ", running"
+    return shown + f", ran {(datetime.fromisoformat(stopped) - start).total_seconds():.1f} s"
+
+
 def _step_line(step: pipelines.Step) -> str:
     line = f"  {step.name}: {step.status}"
     if step.job_id:
@@ -37,7 +47,7 @@ def _step_line(step: pipelines.Step) -> str:
         done = sum(1 for child in step.children if child.status == "SUCCEEDED")
         line += f", {done}/{len(step.children)} children SUCCEEDED"
     if step.started_at:
-        line += f", {step.started_at} .. {step.stopped_at or ''}"
+        line += f", {_when(step.started_at, step.stopped_at)}"
     if step.reason and step.status != "SUCCEEDED":
         line += f" ({step.reason})"
     return line
