@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from batchplane.cli.app import app
@@ -236,3 +237,89 @@ def test_running_a_pipeline_the_spec_does_not_declare_is_a_usage_error() -> None
     )
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "no pipeline named 'no-such-pipeline' in platform.yaml" in result.stderr
+
+
+# --- the commands' output, around an execution as the workflow describes it -----------------------
+
+SUCCEEDED_RUN = _execution(
+    "SUCCEEDED",
+    None,
+    (
+        pipelines.Step(
+            "ingest", "SUCCEEDED", "j-1", "acme-dev-csv-ingest", None, "2026-11-30T01:00:00+00:00",
+            "2026-11-30T01:00:01+00:00", "2026-11-30T01:00:13.500000+00:00", None, 0, None, None, (),
+        ),
+        pipelines.Step(
+            "report", "SUCCEEDED", "j-2", "acme-dev-nightly-report", 2, "2026-11-30T01:00:14+00:00",
+            "2026-11-30T01:00:15+00:00", "2026-11-30T01:00:20+00:00", None, None, None, None,
+            (
+                pipelines.Child(0, "j-2:0", "SUCCEEDED", "2026-11-30T01:00:15+00:00", "2026-11-30T01:00:20+00:00", 0),
+                pipelines.Child(1, "j-2:1", "SUCCEEDED", "2026-11-30T01:00:15+00:00", "2026-11-30T01:00:19+00:00", 0),
+            ),
+        ),
+    ),
+)  # fmt: skip
+
+
+def _workflow(monkeypatch: pytest.MonkeyPatch, final: pipelines.Execution) -> list[str]:
+    """The workflow's AWS calls replaced by ``final``; returns the pipelines started."""
+    started: list[str] = []
+    monkeypatch.setattr(pipelines, "declared_pipelines", lambda spec: ["nightly"])
+    monkeypatch.setattr(pipelines, "clients", lambda spec, environment, emulator: pipelines.Clients(None, None))
+    monkeypatch.setattr(pipelines, "find_state_machine", lambda sfn, name: f"arn:machine:{name}")
+    monkeypatch.setattr(pipelines, "start", lambda sfn, machine, name: started.append(machine) or final.execution_arn)
+    monkeypatch.setattr(pipelines, "follow", lambda clients, arn, **_: final)
+    monkeypatch.setattr(pipelines, "describe", lambda clients, arn: final)
+    return started
+
+
+def test_run_wait_prints_every_step_and_exits_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    started = _workflow(monkeypatch, SUCCEEDED_RUN)
+    spec = str(REPO / "platform.yaml")
+    result = CliRunner().invoke(app, ["pipelines", "run", "nightly", "--env", "dev", "--wait", "--spec", spec])
+    assert result.exit_code == 0, result.output
+    assert started == ["arn:machine:acme-dev-nightly"]
+    assert result.stdout.splitlines() == [
+        "acme-dev-nightly run-1: SUCCEEDED",
+        "  ingest: SUCCEEDED, job j-1, exit code 0, started 2026-11-30 01:00:01 UTC, ran 12.5 s",
+        "  report: SUCCEEDED, job j-2, 2/2 children SUCCEEDED, started 2026-11-30 01:00:15 UTC, ran 5.0 s",
+    ]
+
+
+def test_run_without_wait_prints_the_execution_arn(monkeypatch: pytest.MonkeyPatch) -> None:
+    _workflow(monkeypatch, SUCCEEDED_RUN)
+    spec = str(REPO / "platform.yaml")
+    result = CliRunner().invoke(app, ["pipelines", "run", "nightly", "--env", "dev", "--json", "--spec", spec])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "execution_arn": SUCCEEDED_RUN.execution_arn,
+        "pipeline": "nightly",
+        "state_machine": "acme-dev-nightly",
+    }
+
+
+def test_a_failed_run_with_wait_and_json_is_one_document_and_exit_5(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = _execution("FAILED", "check", (_step("ingest", "SUCCEEDED", "j-1"), _step("check", "FAILED", "j-2", 1)))
+    _workflow(monkeypatch, failed)
+    spec = str(REPO / "platform.yaml")
+    result = CliRunner().invoke(app, ["pipelines", "run", "nightly", "-e", "dev", "--wait", "--json", "--spec", spec])
+    assert result.exit_code == ExitCode.TOOL_FAILED
+    document = json.loads(result.stdout)  # one document: the execution, its failure in it
+    assert (document["status"], document["failed_step"]) == ("FAILED", "check")
+    assert [step["status"] for step in document["steps"]] == ["SUCCEEDED", "FAILED"]
+    assert "FAILED at step check: job acme-dev-check (j-2) FAILED" in result.stderr
+
+
+def test_status_shows_the_failing_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = _execution("FAILED", "check", (_step("ingest", "SUCCEEDED", "j-1"), _step("check", "FAILED", "j-2", 1)))
+    _workflow(monkeypatch, failed)
+    monkeypatch.setattr(pipelines, "execution_arn", lambda sfn, prefix, name: f"arn:{prefix}{name}")
+    result = CliRunner().invoke(
+        app, ["pipelines", "status", "run-1", "--env", "dev", "--spec", str(REPO / "platform.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "acme-dev-nightly run-1: FAILED at step check",
+        "  ingest: SUCCEEDED, job j-1",
+        "  check: FAILED, job j-2, exit code 1 (Essential container exited)",
+    ]
