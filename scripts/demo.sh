@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end on one machine (what `make demo` runs, inside scripts/with-docker.sh):
 # start the local AWS and registry, `up` dev (images built, pushed, pinned; Terraform applied),
-# upload the sample CSV, run csv-ingest, print its logs and the rows it wrote to DynamoDB.
+# upload the sample CSV, run csv-ingest, print its logs and the rows it wrote to DynamoDB, then
+# run the pipeline `nightly` (when the spec has it) and show its steps.
 # Stops the local AWS and registry afterwards if it started them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,4 +31,16 @@ step "batchplane jobs logs $job_id --env $env --local"
 "$bin/batchplane" jobs logs "$job_id" --env "$env" --local
 step "the rows csv-ingest wrote"
 "$bin/python" scripts/demo_data.py rows "$env"
-printf '\ndemo: job %s SUCCEEDED; %d s in all\n' "$job_id" "$((SECONDS - begin))"
+pipeline=nightly
+# A spec without the pipeline (an older one, or one without a pipelines section) skips this part.
+if "$bin/python" -c 'import sys; from pathlib import Path; from batchplane.spec import load_spec
+sys.exit(0 if sys.argv[1] in (getattr(load_spec(Path("platform.yaml")).platform, "pipelines", None) or {}) else 1)' \
+  "$pipeline"; then
+  step "batchplane pipelines run $pipeline --env $env --local --wait"
+  # Its steps, their jobs and array children on stdout; a FAILED execution exits 5 here.
+  "$bin/batchplane" pipelines run "$pipeline" --env "$env" --local --wait
+  ran="; pipeline $pipeline SUCCEEDED"
+else
+  ran="; no pipeline $pipeline in platform.yaml"
+fi
+printf '\ndemo: job %s SUCCEEDED%s; %d s in all\n' "$job_id" "$ran" "$((SECONDS - begin))"

@@ -2,6 +2,10 @@
 
 The summary holds the row count, how many rows fill each attribute, min/max/sum/mean of every
 attribute whose values are all numbers, and the row count per value of a grouping attribute.
+
+Run as an array job of N children with ``--partitions N``, each child summarises one of N
+segments of the table (DynamoDB's parallel scan): its own, the index AWS Batch gives it in
+``AWS_BATCH_JOB_ARRAY_INDEX``, written to its own key (``...-part-<index>-of-<N>.json``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,6 +31,45 @@ HASH_KEY = "id"
 EXIT_OK = 0
 EXIT_USAGE = 2  # argparse's own code for bad arguments
 EXIT_AWS = 3  # an AWS call failed (missing table or bucket, access denied, throttling)
+ARRAY_INDEX = "AWS_BATCH_JOB_ARRAY_INDEX"  # set by AWS Batch in each child of an array job
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The segment of the table this run summarises: ``index`` of ``of`` (0 of 1: the whole table)."""
+
+    index: int
+    of: int
+
+    @property
+    def whole(self) -> bool:
+        return self.of == 1
+
+    def suffix(self) -> str:
+        """What this partition adds to the object key: nothing for the whole table."""
+        return "" if self.whole else f"-part-{self.index}-of-{self.of}"
+
+
+def partition_of(partitions: int, array_index: str | None) -> Partition:
+    """The partition of an array job's child (its index from AWS Batch) among ``partitions``."""
+    if partitions < 1:
+        raise ValueError(f"--partitions must be at least 1, got {partitions}")
+    if array_index is None:
+        if partitions > 1:
+            raise ValueError(
+                f"--partitions {partitions} splits the table among the children of an array job, "
+                f"but {ARRAY_INDEX} is not set: submit it as an array job of {partitions}"
+            )
+        return Partition(0, 1)
+    if not array_index.strip().isdigit():
+        raise ValueError(f"{ARRAY_INDEX} must be a number, got {array_index!r}")
+    index = int(array_index)
+    if index >= partitions:
+        raise ValueError(
+            f"{ARRAY_INDEX} is {index}, but --partitions is {partitions}: "
+            "pass the array size as --partitions (or REPORT_PARTITIONS)"
+        )
+    return Partition(index, partitions)
 
 
 def parse_output(uri: str) -> tuple[str, str]:
@@ -38,16 +82,23 @@ def parse_output(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def object_key(prefix_or_key: str, now: datetime) -> str:
-    """A prefix (empty or ending in '/') gets a timestamped file name; anything else is the key itself."""
+def object_key(prefix_or_key: str, now: datetime, partition: Partition | None = None) -> str:
+    """A prefix (empty or ending in '/') gets a timestamped file name; anything else is the key itself.
+
+    A partition's key carries its suffix before the extension (``report-...-part-2-of-4.json``).
+    """
+    suffix = partition.suffix() if partition is not None else ""
     if prefix_or_key and not prefix_or_key.endswith("/"):
-        return prefix_or_key
-    return f"{prefix_or_key}report-{now:%Y%m%dT%H%M%SZ}.json"
+        stem, dot, extension = prefix_or_key.rpartition(".")
+        return f"{stem}{suffix}.{extension}" if dot and "/" not in extension else f"{prefix_or_key}{suffix}"
+    return f"{prefix_or_key}report-{now:%Y%m%dT%H%M%SZ}{suffix}.json"
 
 
-def scan(table: Any) -> Iterator[dict[str, Any]]:
-    """Every item of the table, following scan pagination."""
+def scan(table: Any, partition: Partition | None = None) -> Iterator[dict[str, Any]]:
+    """Every item of the table (or of the partition's segment), following scan pagination."""
     kwargs: dict[str, Any] = {}
+    if partition is not None and not partition.whole:
+        kwargs.update(Segment=partition.index, TotalSegments=partition.of)
     while True:
         page = table.scan(**kwargs)
         yield from page["Items"]
@@ -109,16 +160,22 @@ def summarise(items: Iterable[dict[str, Any]], table_name: str, group_by: str, n
     }
 
 
-def run(table_name: str, output: str, group_by: str, now: datetime) -> str:
+def run(table_name: str, output: str, group_by: str, now: datetime, partition: Partition | None = None) -> str:
     """Scan, summarise and upload; returns the s3:// URI written."""
+    partition = partition or Partition(0, 1)
     bucket, prefix_or_key = parse_output(output)
     # boto3 >= 1.28 reads AWS_ENDPOINT_URL itself, so the same code talks to AWS or an emulator.
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     table = boto3.resource("dynamodb", region_name=region).Table(table_name)
     s3 = boto3.client("s3", region_name=region)
 
-    LOG.info("scanning DynamoDB table %s", table_name)
-    summary = summarise(scan(table), table_name, group_by, now)
+    if partition.whole:
+        LOG.info("scanning DynamoDB table %s", table_name)
+    else:
+        LOG.info("scanning DynamoDB table %s, partition %d of %d", table_name, partition.index, partition.of)
+    summary = summarise(scan(table, partition), table_name, group_by, now)
+    if not partition.whole:
+        summary["partition"] = {"index": partition.index, "of": partition.of}
     LOG.info("scanned %d rows; numeric attributes: %s", summary["rows"], ", ".join(summary["numeric"]) or "none")
     if summary["groups"]:
         counts = ", ".join(f"{name}={count}" for name, count in summary["groups"].items())
@@ -126,7 +183,7 @@ def run(table_name: str, output: str, group_by: str, now: datetime) -> str:
     else:
         LOG.info("no row has the attribute %r: no groups", group_by)
 
-    key = object_key(prefix_or_key, now)
+    key = object_key(prefix_or_key, now, partition)
     body = json.dumps(summary, indent=2, sort_keys=True).encode() + b"\n"
     LOG.info("writing s3://%s/%s (%d bytes)", bucket, key, len(body))
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
@@ -149,14 +206,23 @@ def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:
         default=os.environ.get("REPORT_GROUP_BY", "category"),
         help="attribute to count rows by (default: $REPORT_GROUP_BY or 'category')",
     )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=os.environ.get("REPORT_PARTITIONS") or "1",
+        metavar="N",
+        help=f"as a child of an array job of N, summarise its segment ${ARRAY_INDEX} of N "
+        "(default: $REPORT_PARTITIONS or 1)",
+    )
     args = parser.parse_args(argv)
     try:
         parse_output(args.output)
+        partition = partition_of(args.partitions, os.environ.get(ARRAY_INDEX))
     except ValueError as error:
         parser.error(str(error))
 
     try:
-        run(args.table, args.output, args.group_by, now or datetime.now(UTC))
+        run(args.table, args.output, args.group_by, now or datetime.now(UTC), partition)
     except (BotoCoreError, ClientError) as error:
         LOG.error("AWS call failed: %s", error)
         return EXIT_AWS

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from report.job import EXIT_AWS, EXIT_OK, main, object_key, summarise
+from report.job import EXIT_AWS, EXIT_OK, EXIT_USAGE, Partition, main, object_key, summarise
 
 REGION = "eu-west-1"
 BUCKET = "acme-reports"
@@ -33,6 +33,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("REPORT_GROUP_BY", raising=False)
+    monkeypatch.delenv("REPORT_PARTITIONS", raising=False)
+    monkeypatch.delenv("AWS_BATCH_JOB_ARRAY_INDEX", raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -138,3 +140,71 @@ def test_a_malformed_output_is_a_usage_error(output: str) -> None:
         main(["--table", TABLE, "--output", output])
 
     assert exited.value.code == 2
+
+
+# --- as a child of an array job --------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("aws")
+def test_each_child_of_an_array_job_summarises_its_own_partition(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE)
+    for number in range(40):
+        table.put_item(Item={"id": f"extra-{number}", "category": "extra"})
+
+    parts = []
+    for index in range(3):
+        monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", str(index))
+        assert main(["--table", TABLE, "--output", f"s3://{BUCKET}/daily/", "--partitions", "3"], now=NOW) == 0
+        parts.append(read_json(f"daily/report-20261122T053000Z-part-{index}-of-3.json"))
+
+    assert [part["partition"] for part in parts] == [{"index": i, "of": 3} for i in range(3)]
+    assert sum(part["rows"] for part in parts) == 44  # every row in exactly one partition
+    assert all(part["rows"] > 0 for part in parts)
+    assert sum(part["groups"].get("extra", 0) for part in parts) == 40
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_partition_count_may_come_from_the_environment_and_keys_keep_their_extension(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "1")
+    monkeypatch.setenv("REPORT_PARTITIONS", "2")
+    with caplog.at_level("INFO", logger="report"):
+        assert main(["--table", TABLE, "--output", f"s3://{BUCKET}/latest.json"], now=NOW) == 0
+
+    assert read_json("latest-part-1-of-2.json")["partition"] == {"index": 1, "of": 2}
+    assert f"scanning DynamoDB table {TABLE}, partition 1 of 2" in caplog.messages
+
+
+@pytest.mark.parametrize(
+    ("index", "partitions", "message"),
+    [
+        (None, "4", "AWS_BATCH_JOB_ARRAY_INDEX is not set: submit it as an array job of 4"),
+        ("4", "4", "AWS_BATCH_JOB_ARRAY_INDEX is 4, but --partitions is 4"),
+        ("2", "1", "pass the array size as --partitions (or REPORT_PARTITIONS)"),
+        ("two", "4", "AWS_BATCH_JOB_ARRAY_INDEX must be a number, got 'two'"),
+        (None, "0", "--partitions must be at least 1, got 0"),
+    ],
+)
+def test_a_partition_that_does_not_fit_the_array_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    index: str | None,
+    partitions: str,
+    message: str,
+) -> None:
+    monkeypatch.delenv("AWS_BATCH_JOB_ARRAY_INDEX", raising=False)
+    if index is not None:
+        monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", index)
+    with pytest.raises(SystemExit) as exited:
+        main(["--table", TABLE, "--output", f"s3://{BUCKET}/daily/", "--partitions", partitions], now=NOW)
+    assert exited.value.code == EXIT_USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_a_partition_key_goes_before_the_extension_or_at_the_end() -> None:
+    part = Partition(2, 4)
+    assert object_key("daily/", NOW, part) == "daily/report-20261122T053000Z-part-2-of-4.json"
+    assert object_key("out/latest.json", NOW, part) == "out/latest-part-2-of-4.json"
+    assert object_key("v1.2/latest", NOW, part) == "v1.2/latest-part-2-of-4"
+    assert object_key("daily/", NOW) == KEY  # the whole table: no suffix

@@ -115,3 +115,26 @@ def test_a_missing_table_exits_3_and_writes_nothing(image: str, endpoint: str, a
     assert finished.exit_code == 3, finished.output
     assert written(aws) == {}
     assert "ERROR report: AWS call failed:" in finished.output
+
+
+def test_a_child_of_an_array_job_writes_the_summary_of_its_partition(image: str, endpoint: str, aws: Client) -> None:
+    create_bucket(aws)
+    aws("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for product in PRODUCTS:
+        aws("dynamodb").put_item(TableName=TABLE, Item={name: {"S": value} for name, value in product.items()})
+    # What AWS Batch sets in the second child of an array job of 2.
+    child = JOB.model_copy(update={"environment": {**JOB.environment, "AWS_BATCH_JOB_ARRAY_INDEX": "1"}})
+
+    finished = run_in_container(image, endpoint, REGION, child, "--partitions", "2")
+
+    assert finished.exit_code == 0, finished.output
+    ((key, summary),) = written(aws).items()
+    assert re.fullmatch(rf"{bucket_and_prefix()[1]}report-\d{{8}}T\d{{6}}Z-part-1-of-2\.json", key)
+    assert summary["partition"] == {"index": 1, "of": 2}
+    assert summary["rows"] <= len(PRODUCTS)
+    assert f"scanning DynamoDB table {TABLE}, partition 1 of 2" in finished.output

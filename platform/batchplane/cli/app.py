@@ -26,6 +26,7 @@ from batchplane.cli.images import images_app
 from batchplane.cli.init import init, upgrade
 from batchplane.cli.jobs import jobs_app
 from batchplane.cli.local import local_app
+from batchplane.cli.pipelines import pipelines_app
 from batchplane.cli.plain import Command, Group
 from batchplane.cli.report import report_app
 from batchplane.cli.spec import render_command, schema, validate
@@ -124,6 +125,7 @@ app.command(cls=Command)(drift)
 app.command(cls=Command)(output)
 app.add_typer(images_app, name="images")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(pipelines_app, name="pipelines")
 app.command(cls=Command)(up)
 app.command(cls=Command)(promote)
 app.command(cls=Command)(diff)
