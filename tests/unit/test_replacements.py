@@ -198,7 +198,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _saved_plan(repo: Path, root: str) -> Path:
     directory = repo / ".batchplane" / "plans" / "aws" / root
     directory.mkdir(parents=True)
-    write_summary(directory, root, _plan(_queue(["scheduling_policy_arn"])))
+    (directory / "plan.json").write_text(json.dumps(_plan(_queue(["scheduling_policy_arn"]))))
     (directory / "batchplane.tfplan").write_bytes(b"plan")
     return directory
 
@@ -208,7 +208,7 @@ def test_apply_refuses_a_production_queue_replacement_and_keeps_the_plan(repo: P
     refused = CliRunner().invoke(app, ["apply", "--env", "prod", "--approve-production"])
     assert refused.exit_code == ExitCode.POLICY_FAILED, refused.output
     assert f"{QUEUE} (forced by scheduling_policy_arn)" in refused.stderr
-    assert sorted(p.name for p in saved.iterdir()) == ["batchplane.tfplan", "summary.json"]
+    assert sorted(p.name for p in saved.iterdir()) == ["batchplane.tfplan", "plan.json"]
 
 
 def test_apply_with_the_flag_gets_past_the_refusal(repo: Path) -> None:

@@ -31,7 +31,7 @@ from batchplane.terraform.history import record_applied
 from batchplane.terraform.records import applied_record, record_converged
 from batchplane.terraform.replacements import Replacement, queue_replacements, refuse_queue_replacement
 from batchplane.terraform.runner import Result, TerraformRunner
-from batchplane.terraform.summary import SUMMARY_FILE, read_summary, write_summary
+from batchplane.terraform.summary import SUMMARY_FILE, summarize, write_summary
 from batchplane.terraform.targets import Target, fingerprint
 
 PLAN_DIR = layout.PLANS_DIR
@@ -232,10 +232,13 @@ def refuse_unpinned(spec: Spec, root: str) -> None:
 def check_queue_replacement(spec: Spec, target: Target, *, allowed: bool) -> list[Replacement]:
     """The job queues the saved plan of ``target`` replaces; refused (exit 4) in a production tier unless ``allowed``.
 
-    Checked before ``apply`` runs terraform; the saved plan is kept either way.
+    Read from the saved plan's JSON (a summary written by an older batchplane may lack replacements);
+    checked before ``apply`` runs terraform, and the saved plan is kept either way.
     """
-    summary = read_summary(target.plan_dir)
-    replacements = summary.replacements if summary is not None else ()
+    plan_json = target.plan_dir / PLAN_JSON
+    saved = (target.plan_dir / PLAN_FILE).is_file() and plan_json.is_file()
+    document = json.loads(plan_json.read_text(encoding="utf-8")) if saved else {}
+    replacements = summarize(target.root, document).replacements
     environment = spec.platform.environments.get(target.root)
     production = environment is not None and environment.tier == "production"
     refuse_queue_replacement(target.label, replacements, production=production, allowed=allowed)
