@@ -20,6 +20,7 @@ from batchplane.local.emulator import require_emulator
 from batchplane.progress import Tracker, tracker
 from batchplane.spec import Spec
 from batchplane.spec.checks import did_you_mean
+from batchplane.terraform.replacements import ALLOW_FLAG
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -56,6 +57,13 @@ DriftEnvOption = Annotated[list[str] | None, _roots_option("compare", "default: 
 ApplyEnvOption = Annotated[list[str] | None, _roots_option("apply", "required")]
 DestroyEnvOption = Annotated[list[str] | None, _roots_option("destroy", "required")]
 OutputEnvOption = Annotated[list[str] | None, _roots_option("read", "required")]
+AllowQueueReplacementOption = Annotated[
+    bool,
+    typer.Option(
+        ALLOW_FLAG,
+        help="Apply a plan that replaces a job queue in a production tier (AWS terminates the queue's jobs).",
+    ),
+]
 PlanIfMissingOption = Annotated[
     bool,
     typer.Option(
@@ -127,6 +135,28 @@ def plan(
         return
     for result in results:
         console.out.print(console.plan_table(result.root, result.summary(), local=result.local))
+        for line in _replacement_lines(loaded, result):
+            console.out.print(line, markup=False, highlight=False)
+
+
+def _replacement_lines(spec: Spec, result: lifecycle.PlanResult) -> list[str]:
+    """The block after a plan's table: each replaced Batch resource, why, and what it does to jobs."""
+    if not result.replacements:
+        return []
+    label = f"{result.root} (local)" if result.local else result.root
+    lines = [f"{label}: {len(result.replacements)} replacement(s) of compute environments, queues or policies"]
+    for replaced in result.replacements:
+        lines += [
+            f"  -/+ {replaced.address} ({replaced.kind})",
+            f"      forced by: {replaced.reason()}",
+            f"      how: {replaced.steps}",
+            f"      queued jobs: {replaced.queued_jobs}",
+            f"      running jobs: {replaced.running_jobs}",
+        ]
+    environment = spec.platform.environments.get(result.root)
+    if environment is not None and environment.tier == "production" and any(r.is_queue for r in result.replacements):
+        lines.append(f"  {result.root} is a production tier: `apply` refuses this plan without {ALLOW_FLAG}")
+    return lines
 
 
 def _each_root(
@@ -160,6 +190,7 @@ def apply(
     use_local: LocalOption = False,
     plan_if_missing: PlanIfMissingOption = False,
     approve_production: ApproveOption = False,
+    allow_queue_replacement: AllowQueueReplacementOption = False,
     spec: SpecOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -171,6 +202,12 @@ def apply(
         _lifecycle().refuse_unpinned(loaded, target.root)
         if plan_if_missing and not (target.plan_dir / _lifecycle().META_FILE).is_file():
             _lifecycle().plan_and_gate(loaded, [target], _sink(as_json), step=steps.step)
+        queues = _lifecycle().check_queue_replacement(loaded, target, allowed=allow_queue_replacement)
+        for replaced in queues:
+            console.note(
+                f"warning: {target.label}: this apply replaces job queue {replaced.address} "
+                f"(forced by {replaced.reason()}): AWS terminates every job of the deleted queue"
+            )
         with steps.step(f"{target.label}: apply"):
             _lifecycle().apply(target, sink=_sink(as_json))
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,9 @@ from batchplane.render.roots import SHARED_ROOT
 from batchplane.spec.loader import Spec
 from batchplane.terraform.history import record_applied
 from batchplane.terraform.records import applied_record, record_converged
+from batchplane.terraform.replacements import Replacement, queue_replacements, refuse_queue_replacement
 from batchplane.terraform.runner import Result, TerraformRunner
-from batchplane.terraform.summary import SUMMARY_FILE, write_summary
+from batchplane.terraform.summary import SUMMARY_FILE, summarize, write_summary
 from batchplane.terraform.targets import Target, fingerprint
 
 PLAN_DIR = layout.PLANS_DIR
@@ -55,6 +56,8 @@ class PlanResult:
     local: bool
     changes: list[ResourceChange]
     plan_json: Path
+    replacements: tuple[Replacement, ...] = ()
+    """Replaced compute environments, queues and scheduling policies (see :mod:`~batchplane.terraform.replacements`)."""
 
     @property
     def has_changes(self) -> bool:
@@ -81,6 +84,7 @@ class PlanResult:
             "summary": self.summary(),
             "changes": [{"address": c.address, "actions": list(c.actions)} for c in self.changes],
             "plan_json": str(self.plan_json),
+            "replacements": [asdict(r) for r in self.replacements],
         }
 
 
@@ -195,9 +199,9 @@ def plan(
     document = json.loads(shown.stdout)
     plan_json = directory / PLAN_JSON
     plan_json.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    write_summary(directory, target.root, document)
+    summary = write_summary(directory, target.root, document)
     meta.write_text(json.dumps({"fingerprint": fingerprint(target), "root": target.root}) + "\n", encoding="utf-8")
-    return PlanResult(target.root, target.local, changes_of(document), plan_json)
+    return PlanResult(target.root, target.local, changes_of(document), plan_json, summary.replacements)
 
 
 def changes_of(document: dict[str, Any]) -> list[ResourceChange]:
@@ -223,6 +227,22 @@ def refuse_unpinned(spec: Spec, root: str) -> None:
         f"{root} is a production tier and {len(unpinned)} job image(s) have no digest in images.lock.json; "
         f"promote them first (`batchplane promote --to {root}`)",
     )
+
+
+def check_queue_replacement(spec: Spec, target: Target, *, allowed: bool) -> list[Replacement]:
+    """The job queues the saved plan of ``target`` replaces; refused (exit 4) in a production tier unless ``allowed``.
+
+    Read from the saved plan's JSON (a summary written by an older batchplane may lack replacements);
+    checked before ``apply`` runs terraform, and the saved plan is kept either way.
+    """
+    plan_json = target.plan_dir / PLAN_JSON
+    saved = (target.plan_dir / PLAN_FILE).is_file() and plan_json.is_file()
+    document = json.loads(plan_json.read_text(encoding="utf-8")) if saved else {}
+    replacements = summarize(target.root, document).replacements
+    environment = spec.platform.environments.get(target.root)
+    production = environment is not None and environment.tier == "production"
+    refuse_queue_replacement(target.label, replacements, production=production, allowed=allowed)
+    return queue_replacements(replacements)
 
 
 def gate_plan(spec: Spec, target: Target, planned: PlanResult, *, roots: Future[Outcome] | None = None) -> None:

@@ -4,8 +4,11 @@ Terraform's plan JSON says everything and shows little. A pull request review wa
 how many resources are added, changed, replaced and destroyed; for each replacement
 the attribute that forces it (``replace_paths``); the IAM grants the plan adds or
 removes (statements expanded to effect, action and resource, so a widened policy shows
-exactly what it widens); capacity (compute environment vCPUs and instance types, queue
-priority, a job's vCPUs and memory); and the job images that change.
+exactly what it widens); for each replaced compute environment, job queue or
+scheduling policy, what that does to queued and running jobs
+(:mod:`batchplane.terraform.replacements`); capacity (compute environment vCPUs
+and instance types, queue priority, a job's vCPUs and memory); and the job
+images that change.
 
 Only the plan JSON is read, so the summary of a plan made on one machine reads the
 same anywhere (the pull-request comment is made from these files).
@@ -20,6 +23,7 @@ from typing import Any
 
 from batchplane.errors import StateFileError
 from batchplane.state import read_text
+from batchplane.terraform.replacements import Replacement, replacement_of
 
 SUMMARY_FILE = "summary.json"
 PLAN_FILE = "batchplane.tfplan"
@@ -73,6 +77,8 @@ class PlanSummary:
     grants: tuple[Grants, ...] = ()
     capacity: tuple[Value, ...] = ()
     images: tuple[Value, ...] = ()
+    replacements: tuple[Replacement, ...] = ()
+    """Replaced compute environments, queues and scheduling policies, with what that does to jobs."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -87,6 +93,7 @@ class PlanSummary:
             grants=tuple(Grants(g["address"], tuple(g["added"]), tuple(g["removed"])) for g in data["grants"]),
             capacity=tuple(Value(**v) for v in data["capacity"]),
             images=tuple(Value(**v) for v in data["images"]),
+            replacements=tuple(Replacement.from_dict(r) for r in data.get("replacements", [])),
             extra=dict(data.get("extra", {})),
         )
 
@@ -215,6 +222,7 @@ def summarize(root: str, document: dict[str, Any]) -> PlanSummary:
     grants: list[Grants] = []
     capacity: list[Value] = []
     images: list[Value] = []
+    replacements: list[Replacement] = []
     for resource in document.get("resource_changes", []):
         if resource.get("mode") == "data":
             continue
@@ -225,6 +233,9 @@ def summarize(root: str, document: dict[str, Any]) -> PlanSummary:
         counts[{"create": "add", "update": "change", "delete": "destroy", "replace": "replace"}[action]] += 1
         forced = tuple(sorted(_path(list(p)) for p in change.get("replace_paths") or [])) if action == "replace" else ()
         changes.append(Change(resource["address"], action, forced))
+        replaced = replacement_of(resource, forced) if action == "replace" else None
+        if replaced is not None:
+            replacements.append(replaced)
         before, after = change.get("before") or {}, change.get("after") or {}
         unknown = change.get("after_unknown") or {}
         if resource["type"] in _POLICY_ATTRIBUTES or resource["type"] in _ATTACHMENTS:
@@ -238,7 +249,7 @@ def summarize(root: str, document: dict[str, Any]) -> PlanSummary:
                 continue
             value = Value(resource["address"], name, _text(old), _text(new))
             (images if name == "image" else capacity).append(value)
-    return PlanSummary(root, counts, tuple(changes), tuple(grants), tuple(capacity), tuple(images))
+    return PlanSummary(root, counts, tuple(changes), tuple(grants), tuple(capacity), tuple(images), tuple(replacements))
 
 
 def write_summary(directory: Path, root: str, document: dict[str, Any]) -> PlanSummary:

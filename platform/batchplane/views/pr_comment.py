@@ -45,9 +45,21 @@ def _changes(summary: PlanSummary) -> list[str]:
         lines.append(f"**{_STYLE[action]}** ({len(chosen)})")
         lines.append("")
         entries = []
+        replaced = {r.address: r for r in summary.replacements}
         for change in chosen:
             forced = f" — forced by {', '.join(_code(p) for p in change.forced_by)}" if change.forced_by else ""
-            entries.append(f"- {_SYMBOL[action]} {_code(change.address)}{forced}")
+            entry = f"- {_SYMBOL[action]} {_code(change.address)}{forced}"
+            if change.address in replaced:
+                what = replaced[change.address]
+                entry += "".join(
+                    f"\n  - {label}: {_cell(text)}"
+                    for label, text in (
+                        ("how", what.steps),
+                        ("queued jobs", what.queued_jobs),
+                        ("running jobs", what.running_jobs),
+                    )
+                )
+            entries.append(entry)
         lines += [*_capped(entries), ""]
     return lines
 
