@@ -19,10 +19,12 @@ from batchplane.cli.terraform import _replacement_lines
 from batchplane.errors import ExitCode
 from batchplane.images.lock import ImageLock, LockEntry, write_lock
 from batchplane.spec import load_spec
+from batchplane.terraform import lifecycle, targets
 from batchplane.terraform.lifecycle import PlanResult
 from batchplane.terraform.replacements import QueueReplacementRefusedError, refuse_queue_replacement
 from batchplane.terraform.summary import read_summary, summarize, write_summary
 from batchplane.views.pr_comment import comment
+from batchplane.workflows import up
 from tests.conftest import EXAMPLE_SPEC, copy_example
 
 COMPUTE = 'module.compute["spot"].aws_batch_compute_environment.this'
@@ -224,3 +226,29 @@ def test_a_development_tier_is_warned_not_refused(repo: Path) -> None:
     warned = CliRunner().invoke(app, ["apply", "--env", "dev"])
     assert warned.exit_code == ExitCode.CHANGES_PENDING, warned.output
     assert f"warning: dev: this apply replaces job queue {QUEUE} (forced by scheduling_policy_arn)" in warned.stderr
+
+
+def test_up_refuses_a_production_queue_replacement_it_has_no_flag_for(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_spec(repo / "platform.yaml")
+    target = targets.target_for(spec, "prod", None)
+    saved = _saved_plan(repo, "prod")
+    planned = PlanResult("prod", False, ["module.queue"], saved / "plan.json")
+    monkeypatch.setattr(lifecycle, "plan_and_gate", lambda *a, **k: [planned])
+    applied: list[object] = []
+    monkeypatch.setattr(lifecycle, "apply", applied.append)
+    with pytest.raises(QueueReplacementRefusedError) as refused:
+        up._converge(target, spec, say=lambda _: None)
+    assert "--allow-queue-replacement" in str(refused.value)
+    assert applied == []
+    assert sorted(p.name for p in saved.iterdir()) == ["batchplane.tfplan", "plan.json"]
+
+
+def test_a_corrupt_saved_plan_json_is_a_located_state_error(repo: Path) -> None:
+    saved = _saved_plan(repo, "dev")
+    (saved / "plan.json").write_text("{not json")
+    result = CliRunner().invoke(app, ["apply", "--env", "dev"])
+    assert result.exit_code == ExitCode.SPEC_INVALID, result.output
+    assert "plan.json: not the JSON of a saved plan" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output

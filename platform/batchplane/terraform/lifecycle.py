@@ -21,7 +21,7 @@ from typing import Any
 from python_terraform import IsFlagged
 
 from batchplane import layout
-from batchplane.errors import ChangesPendingError, ToolError
+from batchplane.errors import ChangesPendingError, StateFileError, ToolError
 from batchplane.images.lock import read_lock
 from batchplane.policy.findings import Outcome, PolicyFailedError
 from batchplane.policy.gate import Request, refuse, run_check, scan_roots, unpinned_images
@@ -237,7 +237,10 @@ def check_queue_replacement(spec: Spec, target: Target, *, allowed: bool) -> lis
     """
     plan_json = target.plan_dir / PLAN_JSON
     saved = (target.plan_dir / PLAN_FILE).is_file() and plan_json.is_file()
-    document = json.loads(plan_json.read_text(encoding="utf-8")) if saved else {}
+    try:
+        document = json.loads(plan_json.read_text(encoding="utf-8")) if saved else {}
+    except ValueError as exc:
+        raise StateFileError(plan_json, None, f"not the JSON of a saved plan ({exc}): plan again") from None
     replacements = summarize(target.root, document).replacements
     environment = spec.platform.environments.get(target.root)
     production = environment is not None and environment.tier == "production"

@@ -123,6 +123,8 @@ def _converge(target: targets.Target, spec: Spec | None, *, say: Say) -> int:
         records.record_converged(target)
         say(f"{target.label}: no changes")
         return 0
+    if spec is not None:  # up has no --allow-queue-replacement: a production queue replacement is apply's
+        lifecycle.check_queue_replacement(spec, target, allowed=False)
     say(f"{target.label}: applying {len(planned.changes)} change(s)")
     lifecycle.apply(target)
     say(f"{target.label}: applied")
