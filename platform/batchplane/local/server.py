@@ -13,7 +13,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = (
+    "batchplane.local.batch_fidelity",
+    "batchplane.local.events_fidelity",
+    "batchplane.local.scheduler_fidelity",
+)
 """Modules (``batchplane.local.<name>``) whose ``install()`` runs before the server starts."""
 
 
