@@ -61,7 +61,7 @@ def _value(text: str, names: dict[str, int]) -> int:
     if upper in names:
         return names[upper]
     if not text.isdigit():
-        raise ExpressionError(f"unsupported cron value {text!r}")
+        raise ExpressionError(f"unsupported cron value {text!r} (L, W and # are not supported locally)")
     return int(text)
 
 
@@ -91,8 +91,6 @@ def parse_cron(body: str) -> Cron:
     parts = body.split()
     if len(parts) != 6:
         raise ExpressionError(f"cron needs 6 fields (minutes hours day-of-month month day-of-week year): {body!r}")
-    if any(mark in part for part in parts for mark in ("L", "W", "#")):
-        raise ExpressionError(f"cron L, W and # are not supported locally: {body!r}")
     fields = [_field(text, low, high, names) for text, (low, high, names) in zip(parts, FIELDS, strict=True)]
     minutes, hours, days, months, weekdays, years = fields
     if minutes is None or hours is None or months is None or years is None:
