@@ -304,3 +304,36 @@ def test_an_upload_runs_the_triggered_job_with_the_key_as_parameter(local: Local
     assert done["status"] == "SUCCEEDED"
     assert done["parameters"]["input"] == "s3://fidelity-landing/incoming/day-1.csv"
     assert log_lines(local, done) == ["got s3://fidelity-landing/incoming/day-1.csv"]
+
+
+def test_a_job_stuck_runnable_is_cancelled_by_its_queues_time_limit(local: Local) -> None:
+    batch = local.client("batch")
+    service = local.client("iam").get_role(RoleName="AWSServiceRoleForBatch")["Role"]["Arn"]
+    disabled = batch.create_compute_environment(
+        computeEnvironmentName="fidelity-disabled", type="UNMANAGED", state="DISABLED", serviceRole=service
+    )["computeEnvironmentArn"]
+    limit = {
+        "reason": "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        "state": "RUNNABLE",
+        "maxTimeSeconds": 600,
+        "action": "CANCEL",
+    }
+    queue = batch.create_job_queue(
+        jobQueueName="fidelity-stuck",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": disabled}],
+        jobStateTimeLimitActions=[limit],
+    )["jobQueueArn"]
+    described = batch.describe_job_queues(jobQueues=[queue])["jobQueues"][0]
+    assert described["jobStateTimeLimitActions"] == [limit]
+    stuck = batch.submit_job(
+        jobName="stuck", jobQueue=queue, jobDefinition=local.job_definition("stuck", "echo never")
+    )["jobId"]
+    eventually(lambda: describe(local, stuck)["status"] == "RUNNABLE", "the job to be RUNNABLE", timeout=30)
+    time.sleep(3)
+    assert describe(local, stuck)["status"] == "RUNNABLE"  # held: no enabled compute environment
+    local.control("clock", {"advance_seconds": 601})
+    job = finished(local, stuck, timeout=30)
+    assert (job["status"], job["statusReason"]) == ("FAILED", limit["reason"])
+    assert job["attempts"] == [] or "exitCode" not in job["attempts"][0]["container"]

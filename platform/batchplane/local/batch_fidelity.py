@@ -11,6 +11,9 @@ for :class:`FidelityJob`, a small subclass (moto has no hook for any of this):
   (:mod:`batchplane.local.retries`): the job goes back to RUNNABLE and runs again
   until it succeeds, a rule says EXIT or its attempts are spent; every attempt is
   recorded in ``attempts`` with its exit code and status reason;
+- a job stays RUNNABLE while none of its queue's compute environments is
+  enabled, and a job cancelled while RUNNABLE is FAILED at once (moto would
+  wait for it to start first);
 - an array parent whose children are all done is FAILED when one of them failed
   (moto only ever marks it SUCCEEDED);
 - a job definition named by its ARN without revision (Terraform's
@@ -33,6 +36,7 @@ from moto.batch import models as batch_models
 from moto.batch.utils import JobStatus
 from moto.moto_api._internal.managed_state_model import ManagedState
 
+from batchplane.local.clock import CLOCK
 from batchplane.local.retries import AttemptOutcome, should_retry
 from batchplane.local.targets import arn_prefix_name
 
@@ -68,6 +72,10 @@ def array_environment(array_properties: dict[str, Any], parent_size: int | None)
     return env
 
 
+class JobCancelled(Exception):
+    """Raised in a job's own thread when it was cancelled while RUNNABLE: moto's run() then fails it."""
+
+
 class FidelityJob(batch_models.Job):
     """moto's Batch job thread, with AWS's job environment, retries and state change events."""
 
@@ -75,12 +83,18 @@ class FidelityJob(batch_models.Job):
         self._published_status: str | None = JobStatus.SUBMITTED.value
         self._publish_lock = threading.RLock()
         self._retry_pending = False
+        self.runnable_since: datetime | None = None
         super().__init__(*args, **kwargs)
 
     # --- status: every change is published -------------------------------------------------
 
     @property
     def status(self) -> str | None:
+        if getattr(self, "_status", None) == JobStatus.RUNNABLE.value:
+            if self.stop and threading.current_thread() is self:
+                raise JobCancelled(self.job_stopped_reason)  # moto's run() makes it FAILED at once
+            if not self._placeable():
+                return JobStatus.RUNNABLE.value  # held, as AWS holds a job no compute environment can take
         value: str | None = _MANAGED_STATUS.fget(self)  # type: ignore[misc]
         self._publish_if_changed(value)
         return value
@@ -98,10 +112,17 @@ class FidelityJob(batch_models.Job):
             if value == self._published_status:
                 return
             self._published_status = value
+            if value == JobStatus.RUNNABLE.value:
+                self.runnable_since = CLOCK.now()
             try:
                 self._publish(self.describe())
             except Exception:  # delivery is asynchronous on AWS: never fail the job for it
                 logger.exception("could not publish the state change of Batch job %s", self.job_id)
+
+    def _placeable(self) -> bool:
+        """Whether one of the queue's compute environments is enabled (a job is held RUNNABLE otherwise)."""
+        environments = getattr(self.job_queue, "environments", None) or []
+        return not environments or any(getattr(env, "state", "ENABLED") == "ENABLED" for env in environments)
 
     def _publish(self, detail: dict[str, Any]) -> None:
         from moto.events.models import events_backends

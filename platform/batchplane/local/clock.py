@@ -1,9 +1,10 @@
 """The local AWS's schedule clock: real time, optionally accelerated or moved forward for tests and demos.
 
-Scheduler schedules fire by this clock. It starts at the real time and runs
+Scheduler schedules fire, and queue time limits act, by this clock. It starts at the real time and runs
 ``scale`` times faster (``BATCHPLANE_LOCAL_TIME_SCALE`` in the server's
-environment, 1 by default); ``advance`` jumps it forward. Only schedules read
-it: job timestamps and every other service keep the real time.
+environment, 1 by default); ``advance`` jumps it forward. Only schedules and
+job state time limits read it: job timestamps and every other service keep the
+real time.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class Clock:
             raise ValueError("the clock only moves forward")
         with self._lock:
             self._virtual_anchor += seconds
+
+
+CLOCK = Clock()
+"""The local AWS's one clock, read by schedules and queue time limits."""
 
 
 def scale_from_environment(environ: dict[str, str] | None = None) -> float:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from batchplane.local.clock import Clock, scale_from_environment
+from batchplane.local.clock import CLOCK, scale_from_environment
 from batchplane.local.schedules import ExpressionError, next_fire
 from batchplane.local.targets import (
     BATCH_SUBMIT_JOB,
@@ -41,7 +41,6 @@ CLOCK_PATH = "/moto-api/batchplane/clock"
 TICK_SECONDS = 1.0
 JSON = {"Content-Type": "application/json"}
 
-CLOCK = Clock()
 _next: dict[tuple[str, str, str], datetime | None] = {}
 _anchors: dict[str, datetime] = {}
 _lock = threading.Lock()
