@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ from typing import Any
 import boto3
 import pytest
 
+from batchplane.errors import ToolError
 from batchplane.images.build import docker_client
+from batchplane.local.controls import fire_schedule, move_clock
 
 pytestmark = pytest.mark.integration
 
@@ -70,17 +71,6 @@ class Local:
             jobName=name, jobQueue=self.queue_arn, jobDefinition=definition, **extra
         )
         return str(answer["jobId"])
-
-    def control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/batchplane/{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            result: dict[str, Any] = json.loads(response.read())
-            return result
 
 
 def eventually(probe: Callable[[], Any], what: str, timeout: float = 180) -> Any:
@@ -244,7 +234,7 @@ def test_a_rate_schedule_fires_by_the_accelerated_clock(local: Local) -> None:
     )
     time.sleep(2)  # the scheduler has seen it, and its first run is a minute away
     assert jobs_named(local, name) == []
-    local.control("clock", {"advance_seconds": 61})
+    move_clock(local.endpoint, advance_seconds=61)
     job = eventually(lambda: jobs_named(local, name), f"schedule {name} to submit its job", timeout=30)[0]
     assert finished(local, job["jobId"])["status"] == "SUCCEEDED"
 
@@ -262,7 +252,7 @@ def test_the_fire_control_runs_a_schedule_now(local: Local) -> None:
             "Input": json.dumps({"JobName": name, "JobQueue": local.queue_arn, "JobDefinition": definition}),
         },
     )
-    fired = local.control("schedules/fire", {"name": name})
+    fired = fire_schedule(local.endpoint, name)
     job = finished(local, fired["started"])
     assert (job["jobName"], job["status"]) == (name, "SUCCEEDED")
 
@@ -333,7 +323,15 @@ def test_a_job_stuck_runnable_is_cancelled_by_its_queues_time_limit(local: Local
     eventually(lambda: describe(local, stuck)["status"] == "RUNNABLE", "the job to be RUNNABLE", timeout=30)
     time.sleep(3)
     assert describe(local, stuck)["status"] == "RUNNABLE"  # held: no enabled compute environment
-    local.control("clock", {"advance_seconds": 601})
+    move_clock(local.endpoint, advance_seconds=601)
     job = finished(local, stuck, timeout=30)
     assert (job["status"], job["statusReason"]) == ("FAILED", limit["reason"])
     assert job["attempts"] == [] or "exitCode" not in job["attempts"][0]["container"]
+
+
+def test_the_controls_say_what_is_wrong(local: Local) -> None:
+    with pytest.raises(ToolError, match="404: no schedule default/absent"):
+        fire_schedule(local.endpoint, "absent")
+    with pytest.raises(ToolError, match="400: the clock only moves forward"):
+        move_clock(local.endpoint, advance_seconds=-5)
+    assert move_clock(local.endpoint)["scale"] == 1.0

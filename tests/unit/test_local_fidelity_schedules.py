@@ -86,3 +86,15 @@ def test_the_scale_comes_from_the_environment() -> None:
     for bad in ("0", "-2", "fast"):
         with pytest.raises(ValueError, match="BATCHPLANE_LOCAL_TIME_SCALE"):
             scale_from_environment({"BATCHPLANE_LOCAL_TIME_SCALE": bad})
+
+
+def test_a_time_limit_acts_once_its_state_lasted_long_enough() -> None:
+    from batchplane.local.queue_fidelity import expired_action
+
+    limit = {"reason": "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", "state": "RUNNABLE", "maxTimeSeconds": 600}
+    actions = [{**limit, "action": "CANCEL"}]
+    assert expired_action(actions, "RUNNABLE", T0, T0 + timedelta(seconds=599)) is None
+    assert expired_action(actions, "RUNNABLE", T0, T0 + timedelta(seconds=600)) == actions[0]
+    assert expired_action(actions, "RUNNING", T0, T0 + timedelta(hours=1)) is None
+    assert expired_action(actions, "RUNNABLE", None, T0) is None
+    assert expired_action([{**limit, "action": "TERMINATE"}], "RUNNABLE", T0, T0 + timedelta(hours=1)) is None
