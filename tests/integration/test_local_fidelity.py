@@ -335,3 +335,14 @@ def test_the_controls_say_what_is_wrong(local: Local) -> None:
     with pytest.raises(ToolError, match="400: the clock only moves forward"):
         move_clock(local.endpoint, advance_seconds=-5)
     assert move_clock(local.endpoint)["scale"] == 1.0
+
+
+def test_a_compute_environment_keeps_its_update_policy(local: Local) -> None:
+    batch = local.client("batch")
+    policy = {"terminateJobsOnUpdate": False, "jobExecutionTimeoutMinutes": 30}
+    batch.update_compute_environment(computeEnvironment="fidelity", updatePolicy=policy)
+    described = batch.describe_compute_environments(computeEnvironments=["fidelity"])["computeEnvironments"]
+    assert described[0]["updatePolicy"] == policy
+    batch.update_compute_environment(computeEnvironment="fidelity", state="ENABLED")  # no policy: it stays
+    described = batch.describe_compute_environments(computeEnvironments=["fidelity"])["computeEnvironments"]
+    assert described[0]["updatePolicy"] == policy

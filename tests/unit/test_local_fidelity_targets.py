@@ -199,3 +199,13 @@ def test_a_disabled_schedule_does_not_fire(aws: dict[str, Any]) -> None:
     now = scheduler_fidelity.CLOCK.now()
     assert scheduler_fidelity.tick(now) == []
     assert scheduler_fidelity.tick(now + timedelta(minutes=2)) == []
+
+
+def test_described_compute_environments_get_their_stored_update_policy() -> None:
+    from batchplane.local.compute_fidelity import with_update_policies
+
+    answer = json.dumps({"computeEnvironments": [{"computeEnvironmentArn": "a"}, {"computeEnvironmentArn": "b"}]})
+    policy = {"terminateJobsOnUpdate": False, "jobExecutionTimeoutMinutes": 30}
+    assert json.loads(with_update_policies(answer, {"b": policy})) == {
+        "computeEnvironments": [{"computeEnvironmentArn": "a"}, {"computeEnvironmentArn": "b", "updatePolicy": policy}]
+    }

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 EXTENSIONS: tuple[str, ...] = (
     "batchplane.local.batch_fidelity",
     "batchplane.local.queue_fidelity",
+    "batchplane.local.compute_fidelity",
     "batchplane.local.events_fidelity",
     "batchplane.local.scheduler_fidelity",
 )
