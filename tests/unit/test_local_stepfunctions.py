@@ -57,4 +57,4 @@ def test_an_action_is_found_in_botocore_s_model_whatever_its_casing() -> None:
 
 def test_the_server_installs_the_extension() -> None:
     assert "batchplane.local.stepfunctions" in server.EXTENSIONS
-    assert "batchplane.local.array_parents" in server.EXTENSIONS
+    assert "batchplane.local.batch_fidelity" in server.EXTENSIONS  # array parents FAILED when a child failed

@@ -1,7 +1,8 @@
 """The embedded AWS: a moto server on 127.0.0.1, started, found and stopped per repository.
 
-``local start`` runs ``python -m moto.server`` with the interpreter batchplane
-runs in, records it in ``.batchplane/local/emulator.json`` (its output goes to
+``local start`` runs ``python -m batchplane.local.server`` (moto's server with
+batchplane's fidelity extensions) with the interpreter batchplane runs in,
+records it in ``.batchplane/local/emulator.json`` (its output goes to
 ``emulator.log`` beside it), and every ``--local`` command finds it there.
 moto comes with the ``local`` extra (``pip install 'batchplane[local]'``):
 without it, ``local start`` says so before starting anything.
@@ -81,6 +82,7 @@ def emulator_environment(base: Mapping[str, str] | None = None) -> dict[str, str
     # Job containers share the host network, so they reach the emulator on 127.0.0.1.
     env.setdefault("MOTO_DOCKER_NETWORK_MODE", "host")
     env.pop("MOTO_ACCOUNT_ID", None)
+    # BATCHPLANE_LOCAL_TIME_SCALE (schedules and queue time limits run that many times faster) passes as it is.
     return env
 
 

@@ -13,7 +13,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-EXTENSIONS: tuple[str, ...] = ("batchplane.local.array_parents", "batchplane.local.stepfunctions")
+EXTENSIONS: tuple[str, ...] = (
+    "batchplane.local.batch_fidelity",
+    "batchplane.local.queue_fidelity",
+    "batchplane.local.compute_fidelity",
+    "batchplane.local.events_fidelity",
+    "batchplane.local.scheduler_fidelity",
+    "batchplane.local.stepfunctions",
+)
 """Modules (``batchplane.local.<name>``) whose ``install()`` runs before the server starts."""
 
 
