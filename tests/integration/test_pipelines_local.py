@@ -175,11 +175,6 @@ def test_the_array_step_ran_its_children(succeeded: pipelines.Execution) -> None
         assert _at(a.stopped_at) <= _at(child.started_at) <= _at(child.stopped_at) <= _at(c.created_at)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto sets no AWS_BATCH_JOB_ARRAY_INDEX: the local AWS's array-index extension (another branch) "
-    "adds it; once merged this passes, and strict=True makes the merge remove this marker",
-)
 def test_each_array_child_learned_its_own_index(stack: Stack, succeeded: pipelines.Execution) -> None:
     job_clients = jobs.Clients(stack.clients.batch, stack.logs)
     printed = []

@@ -133,18 +133,18 @@ class FidelityJob(batch_models.Job):
     # --- describe: retry strategy, array parents --------------------------------------------
 
     def describe(self) -> dict[str, Any]:
+        children = self._child_jobs or []
+        statuses = [child.status for child in children]
+        failed = children and all(s in DONE for s in statuses) and JobStatus.FAILED.value in statuses
+        if failed and self._status != JobStatus.FAILED.value:  # ends when its last child did, as on AWS
+            self.job_stopped = True
+            self.job_stopped_at = max(child.job_stopped_at for child in children)
+            self.job_stopped_reason = "Array Child Job failed"
+            self.status = JobStatus.FAILED.value
         result: dict[str, Any] = super().describe()
         if self.job_definition.retry_strategy:
             result["retryStrategy"] = self.job_definition.retry_strategy
-        children = self._child_jobs or []
-        statuses = [child.status for child in children]
-        if children and all(s in DONE for s in statuses) and JobStatus.FAILED.value in statuses:
-            if self._status != JobStatus.FAILED.value:
-                self.job_stopped = True
-                self.job_stopped_at = datetime.now()
-                self.job_stopped_reason = "Array Child Job failed"
-                self.status = JobStatus.FAILED.value
-            result["status"] = JobStatus.FAILED.value
+        if self._status == JobStatus.FAILED.value and children:
             result["statusReason"] = self.job_stopped_reason
         return result
 
