@@ -116,10 +116,8 @@ def test_the_queue_carries_a_policy_with_the_rendered_weight_factors(applied: di
     [policy] = batch.describe_scheduling_policies(arns=[queue["schedulingPolicyArn"]])["schedulingPolicies"]
     assert policy["name"] == f"fs-{ENV}-shared"
     fair = policy["fairsharePolicy"]
-    assert {s["shareIdentifier"]: s["weightFactor"] for s in fair["shareDistribution"]} == {
-        "adhoc": 3.0,
-        "analytics": 1.0,
-    } == weight_factors(SHARES)
+    factors = {s["shareIdentifier"]: s["weightFactor"] for s in fair["shareDistribution"]}
+    assert factors == {"adhoc": 3.0, "analytics": 1.0} == weight_factors(SHARES)
     assert (fair["shareDecaySeconds"], fair["computeReservation"]) == (3600, 10)
     assert policy["tags"]["managed-by"] == "batchplane"
     [plain] = batch.describe_job_queues(jobQueues=[f"fs-{ENV}-plain"])["jobQueues"]
