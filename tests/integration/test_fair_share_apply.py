@@ -82,6 +82,27 @@ def render_into(repo: Path, document: dict[str, Any]) -> None:
     write(repo, rendered, compare(repo, rendered))
 
 
+def gate(repo: Path, *args: str) -> tuple[int, list[dict[str, Any]]]:
+    """``batchplane check`` of the repository: exit code and findings."""
+    app = typer.Typer(cls=_Group, pretty_exceptions_enable=False)
+    app.command()(check)
+
+    @app.callback()
+    def _main() -> None:
+        """Registered like cli.py does."""
+
+    report = repo / "report.json"
+    result = CliRunner().invoke(
+        app, ["check", "--spec", str(repo / "platform.yaml"), "-f", "json", "-o", str(report), *args]
+    )
+    findings: list[dict[str, Any]] = json.loads(report.read_text())["findings"]
+    return result.exit_code, findings
+
+
+def unwaived(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in findings if not f["waived"]]
+
+
 def _plan(runner: TerraformRunner, *args: str) -> int:
     result = runner.run("plan", "-detailed-exitcode", "-no-color", *args, input=False, allowed=(0, 1, 2), timeout=600)
     assert result.returncode != 1, result.stderr
@@ -93,6 +114,7 @@ def applied(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dic
     """The small platform rendered, applied once, and planned right after."""
     repo = tmp_path_factory.mktemp("fair-share")
     (repo / "modules").symlink_to(REPO / "modules", target_is_directory=True)
+    (repo / "policies").symlink_to(REPO / "policies", target_is_directory=True)
     render_into(repo, small_platform())
     bootstrap_account(moto_endpoint, ACCOUNT, REGION)
     work = prepare_workdir(repo, ENV, moto_endpoint, ACCOUNT)
@@ -159,31 +181,23 @@ def test_adding_fair_share_to_a_queue_is_planned_as_its_replacement(applied: dic
     work = prepare_workdir(repo, ENV, applied["endpoint"], ACCOUNT)
     runner = TerraformRunner(work)
     assert _plan(runner, "-out=fair.tfplan") == 2
-    print(runner.run("show", "-no-color", "fair.tfplan", timeout=300).stdout[-6000:])
-    shown = json.loads(runner.run("show", "-json", "fair.tfplan", timeout=300).stdout)
+    shown_text = runner.run("show", "-json", "fair.tfplan", timeout=300).stdout
+    shown = json.loads(shown_text)
     actions = {c["address"]: c["change"]["actions"] for c in shown["resource_changes"]}
     assert sorted(actions['module.queue["plain"].aws_batch_job_queue.this']) == ["create", "delete"]
     assert actions['module.queue["plain"].aws_batch_scheduling_policy.this[0]'] == ["create"]
     assert actions['module.queue["shared"].aws_batch_job_queue.this'] == ["no-op"]
+    # The plan gate accepts the plan: the new scheduling policy grants nothing.
+    (repo / "fair.json").write_text(shown_text)
+    code, findings = gate(repo, "--env", ENV, "--plan", str(repo / "fair.json"))
+    assert (code, unwaived(findings)) == (0, [])
 
 
 def test_the_gate_passes_fair_share_gpu_and_array_jobs_without_waivers(tmp_path: Path) -> None:
     for name in ("modules", "policies"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns(".terraform", "__pycache__"))
     render_into(tmp_path, small_platform())
-    app = typer.Typer(cls=_Group, pretty_exceptions_enable=False)
-    app.command()(check)
-
-    @app.callback()
-    def _main() -> None:
-        """Registered like cli.py does."""
-
-    report = tmp_path / "report.json"
-    result = CliRunner().invoke(
-        app, ["check", "--spec", str(tmp_path / "platform.yaml"), "-f", "json", "-o", str(report)]
-    )
-    document = json.loads(report.read_text())
-    unwaived = [(f["id"], f["environment"], f["spec_path"]) for f in document["findings"] if not f["waived"]]
-    assert (result.exit_code, unwaived) == (0, []), [f for f in document["findings"] if not f["waived"]]
+    code, findings = gate(tmp_path)
+    assert (code, unwaived(findings)) == (0, [])
     # Checkov did scan the roots: its findings that the modules accept in place are listed, waived.
-    assert any(f["id"].startswith("CKV_") for f in document["findings"])
+    assert any(f["id"].startswith("CKV_") for f in findings)
