@@ -171,7 +171,7 @@ def test_s3_triggered_runs_are_array_jobs(applied: dict[str, Any]) -> None:
     assert target["BatchParameters"]["ArrayProperties"] == {"Size": 3}
 
 
-def test_adding_fair_share_to_a_queue_is_planned_as_its_replacement(applied: dict[str, Any]) -> None:
+def test_adding_fair_share_to_a_queue_is_planned_and_applied_as_its_replacement(applied: dict[str, Any]) -> None:
     document = small_platform()
     document["queues"]["plain"]["fair_share"] = {"shares": {"ingest": 1}}
     # A job on a fair-share queue names its share, and EventBridge cannot pass one: no trigger.
@@ -191,6 +191,11 @@ def test_adding_fair_share_to_a_queue_is_planned_as_its_replacement(applied: dic
     (repo / "fair.json").write_text(shown_text)
     code, findings = gate(repo, "--env", ENV, "--plan", str(repo / "fair.json"))
     assert (code, unwaived(findings)) == (0, [])
+    # The replacement applies, the new queue carries the policy, and nothing is left to do.
+    runner.run("apply", "-no-color", "fair.tfplan", input=False, timeout=900)
+    [plain] = _batch(applied).describe_job_queues(jobQueues=[f"fs-{ENV}-plain"])["jobQueues"]
+    assert plain["schedulingPolicyArn"].endswith(f":scheduling-policy/fs-{ENV}-plain")
+    assert _plan(runner) == 0
 
 
 def test_the_gate_passes_fair_share_gpu_and_array_jobs_without_waivers(tmp_path: Path) -> None:
