@@ -210,8 +210,16 @@ resource "aws_iam_role_policy" "execution" {
 # --- Job definition -----------------------------------------------------------
 
 locals {
-  # Canonical form (no nulls, no empty collections, lists sorted by name) so
-  # that what AWS returns compares equal and a plan after apply is empty.
+  # Sorted by type; GPU only when asked for, so that jobs without GPUs keep
+  # their definition.
+  resource_requirements = concat(
+    var.gpus == null ? [] : [{ type = "GPU", value = tostring(var.gpus) }],
+    [{ type = "MEMORY", value = tostring(var.memory_mib) }, { type = "VCPU", value = tostring(var.vcpus) }],
+  )
+
+  # Canonical form (no nulls, no empty collections, lists sorted by name or
+  # type) so that what AWS returns compares equal and a plan after apply is
+  # empty.
   container = {
     image                = var.image
     command              = length(local.command) > 0 ? local.command : null
@@ -219,7 +227,7 @@ locals {
     secrets              = length(local.secrets) > 0 ? [for k, v in local.secrets : { name = k, valueFrom = v }] : null
     jobRoleArn           = aws_iam_role.job.arn
     executionRoleArn     = aws_iam_role.execution.arn
-    resourceRequirements = [{ type = "MEMORY", value = tostring(var.memory_mib) }, { type = "VCPU", value = tostring(var.vcpus) }]
+    resourceRequirements = local.resource_requirements
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -271,6 +279,11 @@ resource "aws_batch_job_definition" "this" {
     precondition {
       condition     = local.fargate || var.vcpus >= 1
       error_message = "EC2 jobs need at least 1 vCPU."
+    }
+
+    precondition {
+      condition     = !local.fargate || var.gpus == null
+      error_message = "Fargate cannot run GPU jobs: gpus needs platform EC2."
     }
 
     precondition {
@@ -363,11 +376,13 @@ resource "aws_scheduler_schedule" "this" {
   target {
     arn      = "arn:${local.partition}:scheduler:::aws-sdk:batch:submitJob"
     role_arn = aws_iam_role.scheduler[0].arn
-    input = jsonencode({
-      JobName       = local.name
-      JobQueue      = var.job_queue_arn
-      JobDefinition = aws_batch_job_definition.this.arn_prefix
-    })
+    input = jsonencode({ for k, v in {
+      JobName         = local.name
+      JobQueue        = var.job_queue_arn
+      JobDefinition   = aws_batch_job_definition.this.arn_prefix
+      ShareIdentifier = var.share_identifier
+      ArrayProperties = var.array_size == null ? null : { Size = var.array_size }
+    } : k => v if v != null })
   }
 
   # A role without its policies yet would fail the first invocations.
@@ -430,6 +445,7 @@ resource "aws_cloudwatch_event_target" "s3" {
   batch_target {
     job_definition = aws_batch_job_definition.this.arn_prefix
     job_name       = local.name
+    array_size     = var.array_size
   }
 
   # Built by hand: jsonencode would escape the <bucket> and <key> placeholders.
@@ -442,6 +458,13 @@ resource "aws_cloudwatch_event_target" "s3" {
         key    = "$.detail.object.key"
       }
       input_template = "{\"Parameters\":{${jsonencode(input_transformer.value)}:\"s3://<bucket>/<key>\"}}"
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.share_identifier == null
+      error_message = "An EventBridge Batch target cannot pass a share identifier, which a fair-share queue requires: S3 triggers need a job without share_identifier."
     }
   }
 

@@ -98,6 +98,17 @@ variable "secrets" {
   }
 }
 
+variable "gpus" {
+  description = "Physical GPUs reserved for the container (a GPU resource requirement; EC2 only, on instance types with GPUs). null means none."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.gpus == null ? true : var.gpus >= 1 && floor(var.gpus) == var.gpus
+    error_message = "gpus must be a whole number of at least 1."
+  }
+}
+
 variable "timeout_seconds" {
   description = "Time after which an attempt is stopped, in seconds."
   type        = number
@@ -207,6 +218,28 @@ variable "schedule_kms_key_arn" {
   description = "Customer managed KMS key that encrypts the schedule's target input. The scheduler role must be allowed kms:Decrypt on it. null means an AWS owned key."
   type        = string
   default     = null
+}
+
+variable "share_identifier" {
+  description = "Fair-share identifier that scheduled runs are submitted with (a fair-share queue refuses jobs without one; S3 triggers cannot pass it). null means none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.share_identifier == null ? true : can(regex("^[A-Za-z0-9_]{1,255}$", var.share_identifier))
+    error_message = "share_identifier may hold letters, digits and '_', at most 255."
+  }
+}
+
+variable "array_size" {
+  description = "Scheduled and S3-triggered runs are array jobs of this many children (2 to 10000); each child reads its index from AWS_BATCH_JOB_ARRAY_INDEX. null means single jobs."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.array_size == null ? true : var.array_size >= 2 && var.array_size <= 10000 && floor(var.array_size) == var.array_size
+    error_message = "array_size must be a whole number from 2 to 10000."
+  }
 }
 
 variable "s3_triggers" {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,35 @@ def test_array_sizes_outside_batchs_bounds_are_usage_errors(example: Spec, size:
         submission(example, "dev", "data-quality", {}, size)
 
 
+def _fair_share_spec(tmp_path: Path, **job: Any) -> Spec:
+    document = base()
+    document["queues"]["default"]["fair_share"] = {"shares": {"analytics": 3, "adhoc": 1}}
+    document["jobs"]["ingest"].update({"share": "analytics", **job})
+    return spec_from(document, tmp_path)
+
+
+def test_a_job_on_a_fair_share_queue_is_submitted_with_its_share(tmp_path: Path) -> None:
+    assert submission(_fair_share_spec(tmp_path), "dev", "ingest", {}).share == "analytics"
+
+
+def test_a_job_on_a_first_in_first_out_queue_has_no_share(example: Spec) -> None:
+    assert submission(example, "dev", "csv-ingest", {}).share is None
+
+
+def test_without_a_size_an_array_job_is_submitted_with_its_own_array_size(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, array_size=4)
+    assert submission(spec, "dev", "ingest", {}).array_size == 4
+    assert submission(spec, "dev", "ingest", {}, None).array_size == 4
+
+
+def test_a_given_array_size_overrides_the_jobs(tmp_path: Path) -> None:
+    assert submission(_spec(tmp_path, array_size=4), "dev", "ingest", {}, 7).array_size == 7
+
+
+def test_a_job_without_array_size_is_a_single_job(example: Spec) -> None:
+    assert submission(example, "dev", "csv-ingest", {}).array_size is None
+
+
 # --- status, waiting and logs against moto ------------------------------------------
 
 
@@ -183,6 +214,37 @@ def test_an_array_job_is_submitted_with_its_size(batch: Any, example: Spec) -> N
     done = _submitted(batch, example, {}, array_size=3)
     [described] = batch.describe_jobs(jobs=[done.job_id])["jobs"]
     assert described["arrayProperties"]["size"] == 3
+
+
+@contextmanager
+def _requests(batch: Any) -> Iterator[list[dict[str, Any]]]:
+    """The parameters of every SubmitJob request the client sends meanwhile."""
+    sent: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params)
+
+    batch.meta.events.register("provide-client-params.batch.SubmitJob", record)
+    try:
+        yield sent
+    finally:
+        batch.meta.events.unregister("provide-client-params.batch.SubmitJob", record)
+
+
+def test_the_share_and_array_size_go_into_the_submit_request(batch: Any, example: Spec) -> None:
+    # moto keeps no share identifier: the request the client sends is what AWS would receive.
+    wanted = replace(submission(example, "dev", "csv-ingest", {}, 3), share="analytics")
+    with _requests(batch) as sent:
+        done = jobs.submit(batch, wanted)
+    assert (sent[0]["shareIdentifier"], sent[0]["arrayProperties"]) == ("analytics", {"size": 3})
+    assert done.job_id
+    assert done == replace(wanted, job_id=done.job_id)
+
+
+def test_a_job_without_share_sends_no_share_identifier(batch: Any, example: Spec) -> None:
+    with _requests(batch) as sent:
+        jobs.submit(batch, submission(example, "dev", "csv-ingest", {}))
+    assert not {"shareIdentifier", "arrayProperties"} & set(sent[0])
 
 
 def test_submitting_to_a_missing_queue_is_a_tool_error(batch: Any) -> None:

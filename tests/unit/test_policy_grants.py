@@ -286,6 +286,15 @@ def test_deleted_and_non_iam_resources_are_not_judged(judge: Any) -> None:
     assert judge(plan).findings == ()
 
 
+def test_a_fair_share_scheduling_policy_grants_nothing(judge: Any) -> None:
+    plan = clean_plan()
+    weights = {"fair_share_policy": [{"share_distribution": [{"share_identifier": "a", "weight_factor": 1}]}]}
+    plan["resource_changes"].append(
+        change('module.queue["shared"].aws_batch_scheduling_policy.this[0]', "aws_batch_scheduling_policy", weights)
+    )
+    assert judge(plan).findings == ()
+
+
 def test_the_shared_root_pull_policy_of_the_spec_passes(tmp_path: Path) -> None:
     platform = spec_from(base(), tmp_path).platform
     expected = expected_shared(platform)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from batchplane.errors import BatchplaneError, ExitCode, ToolError
@@ -83,12 +83,17 @@ class Submission:
     definition: str
     parameters: dict[str, str]
     array_size: int | None
+    share: str | None = None
+    """Fair-share identifier: the job's ``share`` (a fair-share queue refuses a job without one)."""
 
 
 def submission(
-    spec: Spec, environment: str, name: str, parameters: dict[str, str], array_size: int | None
+    spec: Spec, environment: str, name: str, parameters: dict[str, str], array_size: int | None = None
 ) -> Submission:
-    """What to submit for job type ``name``: its queue, definition, and checked parameters."""
+    """What to submit for job type ``name``: its queue, definition, share, and checked parameters.
+
+    ``array_size`` None means the job's own ``array_size`` (a single job when it has none).
+    """
     platform = spec.platform
     if name not in platform.jobs:
         raise JobUsageError(f"no job named {name!r} in {spec.path.name} (known: {', '.join(sorted(platform.jobs))})")
@@ -101,7 +106,15 @@ def submission(
     if array_size is not None and not 2 <= array_size <= MAX_ARRAY_SIZE:
         raise JobUsageError(f"--array-size must be between 2 and {MAX_ARRAY_SIZE}, got {array_size}")
     prefix = f"{platform.name}-{environment}"
-    return Submission("", f"{prefix}-{name}", f"{prefix}-{job.queue}", f"{prefix}-{name}", parameters, array_size)
+    return Submission(
+        "",
+        f"{prefix}-{name}",
+        f"{prefix}-{job.queue}",
+        f"{prefix}-{name}",
+        parameters,
+        job.array_size if array_size is None else array_size,
+        job.share,
+    )
 
 
 def submit(batch: Any, wanted: Submission) -> Submission:
@@ -115,10 +128,10 @@ def submit(batch: Any, wanted: Submission) -> Submission:
         request["parameters"] = wanted.parameters
     if wanted.array_size:
         request["arrayProperties"] = {"size": wanted.array_size}
+    if wanted.share:
+        request["shareIdentifier"] = wanted.share
     answer = _aws(f"submit {wanted.job_name} to {wanted.queue}", lambda: batch.submit_job(**request))
-    return Submission(
-        str(answer["jobId"]), wanted.job_name, wanted.queue, wanted.definition, wanted.parameters, wanted.array_size
-    )
+    return replace(wanted, job_id=str(answer["jobId"]))
 
 
 @dataclass(frozen=True)

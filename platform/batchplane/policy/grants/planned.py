@@ -34,8 +34,8 @@ POLICY_ATTRIBUTES = frozenset(
 )
 """Attributes that make any resource type IAM-bearing."""
 
-NOT_IAM_TYPES = frozenset({"aws_ecr_lifecycle_policy"})
-"""Types whose ``policy`` is no permission (image expiry rules)."""
+NOT_IAM_TYPES = frozenset({"aws_ecr_lifecycle_policy", "aws_batch_scheduling_policy"})
+"""Types whose name says policy but that grant no permission (image expiry rules, fair-share weights)."""
 
 _IAM_NAME = re.compile(r"^aws_iam_|_polic(y|ies)(_|$)|permission|_grant(_|$)|_authorization")
 _MODULE = re.compile(r"module\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.")

@@ -60,6 +60,7 @@ module "queue" {
   name                     = "${local.prefix}-${each.key}"
   priority                 = each.value.priority
   compute_environment_arns = [for ce in each.value.compute_environments : module.compute[ce].arn]
+  fair_share               = each.value.fair_share
   emulator_compatible      = var.emulator_compatible
 }
 
@@ -75,6 +76,7 @@ module "job" {
   platform             = each.value.platform
   vcpus                = each.value.vcpus
   memory_mib           = each.value.memory_mib
+  gpus                 = each.value.gpus
   command              = each.value.command
   parameters           = each.value.parameters
   environment          = each.value.environment
@@ -89,4 +91,6 @@ module "job" {
   schedule_expression  = each.value.schedule
   schedule_kms_key_arn = module.logs_key.key_arn
   s3_triggers          = each.value.s3_triggers
+  share_identifier     = each.value.share
+  array_size           = each.value.array_size
 }

@@ -73,6 +73,11 @@ variable "job_queues" {
   type = map(object({
     priority             = number
     compute_environments = list(string)
+    fair_share = optional(object({      # absent: first in, first out
+      weight_factors      = map(number) # share identifier -> AWS weight factor (lower gets more)
+      compute_reservation = optional(number)
+      share_decay_seconds = optional(number)
+    }))
   }))
 }
 
@@ -85,6 +90,7 @@ variable "jobs" {
     platform             = string           # EC2 | FARGATE
     vcpus                = number
     memory_mib           = number
+    gpus                 = optional(number) # GPU resource requirement (EC2 only)
     command              = list(string)
     parameters           = map(string)
     environment          = map(string)
@@ -110,5 +116,7 @@ variable "jobs" {
       suffix    = optional(string)
       parameter = optional(string) # job parameter that receives s3://bucket/key
     }))
+    share      = optional(string) # fair-share identifier of scheduled runs
+    array_size = optional(number) # scheduled and triggered runs are array jobs of this size
   }))
 }
