@@ -26,6 +26,7 @@ from batchplane.render import compare, render, write
 from batchplane.render.roots import weight_factors
 from batchplane.spec import load_spec
 from batchplane.terraform.runner import TerraformRunner
+from batchplane.terraform.summary import summarize
 from tests.conftest import REPO
 
 ENV = "dev"
@@ -187,6 +188,11 @@ def test_adding_fair_share_to_a_queue_is_planned_and_applied_as_its_replacement(
     assert sorted(actions['module.queue["plain"].aws_batch_job_queue.this']) == ["create", "delete"]
     assert actions['module.queue["plain"].aws_batch_scheduling_policy.this[0]'] == ["create"]
     assert actions['module.queue["shared"].aws_batch_job_queue.this'] == ["no-op"]
+    # What `plan` and summary.json report before apply: a queue replacement, and why.
+    [replaced] = summarize(ENV, shown).replacements
+    assert (replaced.address, replaced.kind) == ('module.queue["plain"].aws_batch_job_queue.this', "job queue")
+    assert replaced.forced_by == ("terraform_data.fair_share (false → true)",)
+    assert "Terminated" in replaced.running_jobs
     # The plan gate accepts the plan: the new scheduling policy grants nothing.
     (repo / "fair.json").write_text(shown_text)
     code, findings = gate(repo, "--env", ENV, "--plan", str(repo / "fair.json"))

@@ -215,6 +215,32 @@ def _values(resource: dict[str, Any], before: dict[str, Any], after: dict[str, A
     return {}
 
 
+def _triggers(document: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Per module, the ``terraform_data`` inputs the plan changes: what ``replace_triggered_by`` follows.
+
+    A replacement terraform reports with ``action_reason: replace_by_triggers`` has no
+    ``replace_paths``; its reason is the trigger of its own module (the job queue module's
+    ``terraform_data.fair_share``: fair share added or removed).
+    """
+    found: dict[str, list[str]] = {}
+    for resource in document.get("resource_changes", []):
+        change = resource.get("change", {})
+        if resource.get("type") != "terraform_data" or _action(list(change.get("actions", []))) is None:
+            continue
+        before, after = (change.get("before") or {}).get("input"), (change.get("after") or {}).get("input")
+        text = f"terraform_data.{resource.get('name')} ({json.dumps(before)} → {json.dumps(after)})"
+        found.setdefault(str(resource.get("module_address", "")), []).append(text)
+    return {module: tuple(sorted(texts)) for module, texts in found.items()}
+
+
+def _forced_by(resource: dict[str, Any], triggers: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    change = resource.get("change", {})
+    forced = tuple(sorted(_path(list(p)) for p in change.get("replace_paths") or []))
+    if not forced and resource.get("action_reason") == "replace_by_triggers":
+        return triggers.get(str(resource.get("module_address", "")), ("replace_triggered_by",))
+    return forced
+
+
 def summarize(root: str, document: dict[str, Any]) -> PlanSummary:
     """The reviewable summary of one root's plan JSON (``terraform show -json``)."""
     counts = {"add": 0, "change": 0, "replace": 0, "destroy": 0}
@@ -223,6 +249,7 @@ def summarize(root: str, document: dict[str, Any]) -> PlanSummary:
     capacity: list[Value] = []
     images: list[Value] = []
     replacements: list[Replacement] = []
+    triggers = _triggers(document)
     for resource in document.get("resource_changes", []):
         if resource.get("mode") == "data":
             continue
@@ -231,7 +258,7 @@ def summarize(root: str, document: dict[str, Any]) -> PlanSummary:
         if action is None:
             continue
         counts[{"create": "add", "update": "change", "delete": "destroy", "replace": "replace"}[action]] += 1
-        forced = tuple(sorted(_path(list(p)) for p in change.get("replace_paths") or [])) if action == "replace" else ()
+        forced = _forced_by(resource, triggers) if action == "replace" else ()
         changes.append(Change(resource["address"], action, forced))
         replaced = replacement_of(resource, forced) if action == "replace" else None
         if replaced is not None:
