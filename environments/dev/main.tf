@@ -53,7 +53,6 @@ module "compute" {
   subnet_ids          = local.subnet_ids
   security_group_ids  = local.security_group_ids
   service_role_arn    = local.batch_service_role_arn
-  emulator_compatible = var.emulator_compatible
 }
 
 module "queue" {
@@ -64,7 +63,6 @@ module "queue" {
   priority                 = each.value.priority
   compute_environment_arns = [for ce in each.value.compute_environments : module.compute[ce].arn]
   fair_share               = each.value.fair_share
-  emulator_compatible      = var.emulator_compatible
 }
 
 module "job" {

@@ -75,13 +75,9 @@ resource "aws_batch_compute_environment" "this" {
   }
 
   # Lets Batch replace instances in place on updates without killing running jobs.
-  dynamic "update_policy" {
-    for_each = coalesce(var.emulator_compatible, false) ? [] : [1]
-
-    content {
-      terminate_jobs_on_update      = false
-      job_execution_timeout_minutes = 30
-    }
+  update_policy {
+    terminate_jobs_on_update      = false
+    job_execution_timeout_minutes = 30
   }
 
   lifecycle {

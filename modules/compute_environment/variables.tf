@@ -100,12 +100,6 @@ variable "service_role_arn" {
   }
 }
 
-variable "emulator_compatible" {
-  description = "Leave out update_policy, which the local AWS emulator (moto) does not store. null means false."
-  type        = bool
-  default     = null
-}
-
 variable "tags" {
   description = "Tags of the compute environment and the instance role. null means none beyond the provider's default tags."
   type        = map(string)

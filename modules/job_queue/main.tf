@@ -51,15 +51,11 @@ resource "aws_batch_job_queue" "this" {
   # When every compute environment lacks capacity the job at the head blocks
   # the queue; cancelling it lets the jobs behind it run. RUNNABLE is the only
   # state the API accepts here.
-  dynamic "job_state_time_limit_action" {
-    for_each = coalesce(var.emulator_compatible, false) ? [] : [1]
-
-    content {
-      action           = "CANCEL"
-      max_time_seconds = coalesce(var.runnable_timeout_seconds, 3600)
-      reason           = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
-      state            = "RUNNABLE"
-    }
+  job_state_time_limit_action {
+    action           = "CANCEL"
+    max_time_seconds = coalesce(var.runnable_timeout_seconds, 3600)
+    reason           = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
+    state            = "RUNNABLE"
   }
 
   lifecycle {

@@ -71,12 +71,6 @@ variable "runnable_timeout_seconds" {
   }
 }
 
-variable "emulator_compatible" {
-  description = "Leave out job_state_time_limit_action, which the local AWS emulator (moto) does not store. null means false."
-  type        = bool
-  default     = null
-}
-
 variable "tags" {
   description = "Tags of the job queue and its scheduling policy. null means none beyond the provider's default tags."
   type        = map(string)

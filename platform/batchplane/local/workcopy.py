@@ -162,7 +162,7 @@ def prepare_workdir(
             stale.unlink()
     shutil.copytree(source, target, ignore=_COPY_IGNORE, dirs_exist_ok=True)
     (target / OVERRIDE_FILE).write_text(provider_override(endpoint, account_id, s3), encoding="utf-8")
-    local_vars: dict[str, Any] = {"emulator_compatible": True}
+    local_vars: dict[str, Any] = {}
     values = json.loads((target / "terraform.tfvars.json").read_text(encoding="utf-8"))
     if jobs is not None and isinstance(values.get("jobs"), dict):
         local_vars["jobs"] = local_jobs(values["jobs"], jobs.registry_host, jobs.environment)

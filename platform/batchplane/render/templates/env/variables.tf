@@ -37,12 +37,6 @@ variable "log_retention_days" {
   type        = number
 }
 
-variable "emulator_compatible" {
-  description = "Switch off the arguments the local AWS emulator cannot store (compute update_policy, queue job_state_time_limit_action). Only batchplane's local mode sets this."
-  type        = bool
-  default     = false
-}
-
 variable "network" {
   description = "Either create = true with cidr and availability_zones, or an existing vpc_id, subnet_ids and security_group_ids."
   type = object({
