@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from batchplane.errors import BatchplaneError, ExitCode, ToolError
-from batchplane.local.accounts import emulator_client
 from batchplane.local.emulator import EmulatorState
 from batchplane.spec.loader import Spec
+from batchplane.workflows import aws
 
 DONE = ("SUCCEEDED", "FAILED")
 DEFAULT_LOG_GROUP = "/aws/batch/job"  # where Batch writes when a job sets no awslogs group
@@ -43,25 +43,7 @@ class Clients:
 
 def clients(spec: Spec, environment: str, emulator: EmulatorState | None) -> Clients:
     """Batch and Logs clients for an environment: the emulator's (as its account) or AWS's."""
-    region = spec.platform.region
-    if emulator is not None:
-        account = spec.platform.environments[environment].account_id
-        return Clients(
-            emulator_client(emulator.endpoint, account, "batch", region),
-            emulator_client(emulator.endpoint, account, "logs", region),
-        )
-    import boto3
-
-    return Clients(boto3.client("batch", region_name=region), boto3.client("logs", region_name=region))
-
-
-def _aws(action: str, call: Callable[[], Any]) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return call()
-    except (BotoCoreError, ClientError) as exc:
-        raise ToolError("aws", [], f"{action}: {exc}") from None
+    return Clients(*(aws.client(spec, environment, emulator, service) for service in ("batch", "logs")))
 
 
 def parse_parameters(items: list[str]) -> dict[str, str]:
@@ -130,7 +112,7 @@ def submit(batch: Any, wanted: Submission) -> Submission:
         request["arrayProperties"] = {"size": wanted.array_size}
     if wanted.share:
         request["shareIdentifier"] = wanted.share
-    answer = _aws(f"submit {wanted.job_name} to {wanted.queue}", lambda: batch.submit_job(**request))
+    answer = aws.call(f"submit {wanted.job_name} to {wanted.queue}", lambda: batch.submit_job(**request))
     return replace(wanted, job_id=str(answer["jobId"]))
 
 
@@ -157,7 +139,7 @@ class JobStatus:
 
 
 def status(batch: Any, job_id: str) -> JobStatus:
-    found = _aws(f"describe job {job_id}", lambda: batch.describe_jobs(jobs=[job_id]))["jobs"]
+    found = aws.call(f"describe job {job_id}", lambda: batch.describe_jobs(jobs=[job_id]))["jobs"]
     if not found:
         raise JobUsageError(f"no job with id {job_id} (in this environment's account and region)")
     job = found[0]

@@ -19,9 +19,9 @@ from functools import partial
 from typing import Any
 
 from batchplane.errors import BatchplaneError, ExitCode, ToolError
-from batchplane.local.accounts import emulator_client
 from batchplane.local.emulator import EmulatorState
 from batchplane.spec.loader import Spec
+from batchplane.workflows import aws
 from batchplane.workflows import pipeline_history as history
 
 DESCRIBE_LIMIT = 100  # job ids per DescribeJobs call
@@ -47,25 +47,7 @@ class Clients:
 
 def clients(spec: Spec, environment: str, emulator: EmulatorState | None) -> Clients:
     """Step Functions and Batch clients for an environment: the emulator's (as its account) or AWS's."""
-    region = spec.platform.region
-    if emulator is not None:
-        account = spec.platform.environments[environment].account_id
-        return Clients(
-            emulator_client(emulator.endpoint, account, "stepfunctions", region),
-            emulator_client(emulator.endpoint, account, "batch", region),
-        )
-    import boto3
-
-    return Clients(boto3.client("stepfunctions", region_name=region), boto3.client("batch", region_name=region))
-
-
-def _aws(action: str, call: Callable[[], Any]) -> Any:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return call()
-    except (BotoCoreError, ClientError) as exc:
-        raise ToolError("aws", [], f"{action}: {exc}") from None
+    return Clients(*(aws.client(spec, environment, emulator, service) for service in ("stepfunctions", "batch")))
 
 
 def state_machine_prefix(spec: Spec, environment: str) -> str:
@@ -88,7 +70,7 @@ def state_machine_name(spec: Spec, environment: str, pipeline: str) -> str:
 
 
 def _state_machines(sfn: Any) -> Iterator[dict[str, Any]]:
-    pages = _aws("list state machines", lambda: list(sfn.get_paginator("list_state_machines").paginate()))
+    pages = aws.call("list state machines", lambda: list(sfn.get_paginator("list_state_machines").paginate()))
     for page in pages:
         yield from page.get("stateMachines", [])
 
@@ -104,7 +86,7 @@ def find_state_machine(sfn: Any, name: str) -> str:
 def start(sfn: Any, state_machine_arn: str, pipeline: str) -> str:
     """Start an execution named ``<pipeline>-<UTC time>-<random>``; returns its ARN."""
     name = f"{pipeline}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    answer = _aws(f"start {pipeline}", lambda: sfn.start_execution(stateMachineArn=state_machine_arn, name=name))
+    answer = aws.call(f"start {pipeline}", lambda: sfn.start_execution(stateMachineArn=state_machine_arn, name=name))
     return str(answer["executionArn"])
 
 
@@ -194,7 +176,7 @@ def _describe_jobs(batch: Any, job_ids: Iterable[str]) -> dict[str, dict[str, An
     found: dict[str, dict[str, Any]] = {}
     for start_at in range(0, len(wanted), DESCRIBE_LIMIT):
         chunk = wanted[start_at : start_at + DESCRIBE_LIMIT]
-        answer = _aws("describe jobs", partial(batch.describe_jobs, jobs=chunk))
+        answer = aws.call("describe jobs", partial(batch.describe_jobs, jobs=chunk))
         found.update({str(job["jobId"]): job for job in answer.get("jobs", [])})
     return found
 
@@ -273,12 +255,12 @@ def _step(batch: Any, progress: history.StepProgress, array_size: int | None, jo
 def describe(clients: Clients, arn: str) -> Execution:
     """The execution ``arn`` now: its status and every step's (with its Batch job and array children)."""
     sfn = clients.stepfunctions
-    execution = _aws(f"describe execution {arn}", lambda: sfn.describe_execution(executionArn=arn))
-    machine = _aws(
+    execution = aws.call(f"describe execution {arn}", lambda: sfn.describe_execution(executionArn=arn))
+    machine = aws.call(
         "describe its state machine",
         lambda: sfn.describe_state_machine(stateMachineArn=execution["stateMachineArn"]),
     )
-    pages = _aws(
+    pages = aws.call(
         f"read the history of {arn}",
         lambda: list(sfn.get_paginator("get_execution_history").paginate(executionArn=arn)),
     )
