@@ -14,6 +14,7 @@ from pathlib import Path
 from batchplane import layout
 from batchplane.spec.locations import Loc
 from batchplane.spec.models import Platform
+from batchplane.spec.pipeline_checks import check_pipelines
 
 Finding = tuple[Loc, str]
 
@@ -48,6 +49,7 @@ def check_references(
         *_jobs(platform, broken.get("queues", frozenset())),
         *_images(platform, images_dir),
         *_name_lengths(platform),
+        *check_pipelines(platform, broken.get("jobs", frozenset())),
     ]
 
 
