@@ -254,6 +254,7 @@ def test_json_keys_are_stable_when_nothing_differs() -> None:
         "compute": {},
         "queues": {},
         "jobs": {},
+        "pipelines": {},
         "images": {},
         "files": {},
     }

@@ -154,7 +154,7 @@ def definition(platform: Platform, env: str, name: str) -> dict[str, Any]:
             }
         states["succeeded"] = {"Type": "Succeed"}
     return {
-        "Comment": f"Pipeline {name} of {platform.name}-{env} (on_failure: {pipeline.on_failure}), by batchplane",
+        "Comment": f"Pipeline {name} (on_failure: {pipeline.on_failure}), rendered by batchplane",
         "StartAt": "wave 1",
         "States": states,
     }
@@ -169,5 +169,25 @@ def pipeline_values(platform: Platform, env: str, name: str) -> dict[str, Any]:
         "jobs": jobs,
         "queues": list(dict.fromkeys(platform.jobs[job].queue for job in jobs)),
         "schedule": pipeline.schedule,
-        "s3_triggers": [{"bucket": t.s3.bucket, "prefix": t.s3.prefix, "suffix": t.s3.suffix} for t in pipeline.triggers],
+        "s3_triggers": [
+            {"bucket": t.s3.bucket, "prefix": t.s3.prefix, "suffix": t.s3.suffix} for t in pipeline.triggers
+        ],
+    }
+
+
+# Values of a definition that batchplane derives from "<platform>-<environment>".
+_DERIVED_NAMES = ("JobName", "JobDefinition", "JobQueue")
+
+
+def neutral_definition(value: Any, real: str, neutral: str) -> Any:
+    """A definition with prefix ``real`` in its derived job names and ARNs replaced (user values kept)."""
+    if isinstance(value, list):
+        return [neutral_definition(v, real, neutral) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: item.replace(real, neutral)
+        if key in _DERIVED_NAMES and isinstance(item, str)
+        else neutral_definition(item, real, neutral)
+        for key, item in value.items()
     }

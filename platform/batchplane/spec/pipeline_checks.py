@@ -91,9 +91,7 @@ def _steps(platform: Platform, name: str, pipeline: Pipeline, broken_jobs: Colle
 
 
 def _cycle(name: str, pipeline: Pipeline) -> Iterator[Finding]:
-    graph = {
-        step: {d for d in s.depends_on if d in pipeline.steps and d != step} for step, s in pipeline.steps.items()
-    }
+    graph = {step: {d for d in s.depends_on if d in pipeline.steps and d != step} for step, s in pipeline.steps.items()}
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as exc:

@@ -242,7 +242,12 @@ _PIPELINE_LOG_DELIVERY = (
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
 )
-_PIPELINE_TRACING = ("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments")
+_PIPELINE_TRACING = (
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+)
 
 
 def _expected_pipeline(platform: Platform, env: str, name: str, key_arn: str | None = None) -> dict[str, Expected]:
