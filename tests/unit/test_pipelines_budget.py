@@ -38,8 +38,9 @@ def test_an_array_step_over_the_budget_is_flagged_at_its_array_size(tmp_path: Pa
         ("BP-OPS-001", env, "pipelines.nightly.steps.fan.array_size", "medium") for env in ("dev", "prod")
     }
     assert all(f["address"] == 'module.pipeline["nightly"]' for f in findings)
-    assert "65 children of 1 vCPU (ingest) ask for 65 vCPUs at once, over the environment's budget of 64" in (
-        findings[0]["message"]
+    assert (
+        "65 children of 1 vCPU (ingest) ask for 65 vCPUs at once, over the environment's budget of 64"
+        in (findings[0]["message"])
     )
     lines = spec_from(doc, tmp_path).path.read_text().splitlines()
     assert lines[findings[0]["line"] - 1].strip() == "array_size: 65"
