@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("batchplane.local.sfn_validation",)
 """Modules (``batchplane.local.<name>``) whose ``install()`` runs before the server starts."""
 
 
