@@ -1,17 +1,18 @@
-"""Local AWS extension: Step Functions' ValidateStateMachineDefinition, which moto's server lacks.
+"""Local AWS extension: the Step Functions actions the AWS provider calls that moto's server lacks.
 
-The AWS provider validates every ``aws_sfn_state_machine`` definition with this
-action while planning, so without it no root with a pipeline plans locally (the
-provider retries the server's error for minutes). The answer comes from the ASL
-static analysers moto ships for its state-machine executor: ``OK``, or ``FAIL``
-with one ``SCHEMA_VALIDATION_FAILED`` diagnostic, as AWS shapes it.
+The provider validates every ``aws_sfn_state_machine`` definition with
+ValidateStateMachineDefinition while planning, and lists the machine's versions
+with ListStateMachineVersions when it reads one; without them no root with a
+pipeline plans or applies locally (the provider retries the server's error for
+minutes). Validation comes from the ASL static analysers moto ships for its
+state-machine executor: ``OK``, or ``FAIL`` with one ``SCHEMA_VALIDATION_FAILED``
+diagnostic, as AWS shapes it. Versions are the ones moto keeps for a machine
+(published with ``publish``; batchplane publishes none).
 """
 
 from __future__ import annotations
 
 import json
-
-ACTION = "validate_state_machine_definition"
 
 
 def validate(definition: str, machine_type: str = "STANDARD") -> dict[str, object]:
@@ -29,10 +30,22 @@ def validate(definition: str, machine_type: str = "STANDARD") -> dict[str, objec
 
 
 def install() -> None:
-    """Give moto's Step Functions responses the action (once per process)."""
-    from moto.stepfunctions.responses import StepFunctionResponse
+    """Give moto's Step Functions responses the actions (once per process)."""
+    from moto.stepfunctions.responses import StepFunctionResponse, get_backend
 
-    def action(self: StepFunctionResponse) -> str:
+    def validate_state_machine_definition(self: StepFunctionResponse) -> str:
         return json.dumps(validate(str(self._get_param("definition")), str(self._get_param("type") or "STANDARD")))
 
-    setattr(StepFunctionResponse, ACTION, action)
+    def list_state_machine_versions(self: StepFunctionResponse) -> str:
+        machine = get_backend(self.current_account, self.region).describe_state_machine(
+            str(self._get_param("stateMachineArn"))
+        )
+        versions = getattr(machine, "versions", {})
+        listed = [
+            {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date}
+            for _, v in sorted(versions.items(), reverse=True)
+        ]
+        return json.dumps({"stateMachineVersions": listed}, default=str)
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
