@@ -33,7 +33,7 @@ def applied(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dic
     runner.init()
     runner.run("apply", "-auto-approve", "-no-color", input=False, timeout=900)
     replan = runner.run("plan", "-detailed-exitcode", "-no-color", input=False, allowed=(0, 1, 2), timeout=600)
-    outputs = json.loads(runner.run("output", "-json", "-no-color", input=False, timeout=120).stdout)
+    outputs = json.loads(runner.run("output", "-json", "-no-color", timeout=120).stdout)
     return {"spec": spec, "account": account, "replan": replan, "outputs": outputs}
 
 
