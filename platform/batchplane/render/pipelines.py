@@ -179,15 +179,20 @@ def pipeline_values(platform: Platform, env: str, name: str) -> dict[str, Any]:
 _DERIVED_NAMES = ("JobName", "JobDefinition", "JobQueue")
 
 
-def neutral_definition(value: Any, real: str, neutral: str) -> Any:
-    """A definition with prefix ``real`` in its derived job names and ARNs replaced (user values kept)."""
+def neutral_definition(text: str, platform: str, env: str, placeholder: str) -> Any:
+    """A rendered definition (JSON text) as data, ``<platform>-<env>-`` in its derived job names and ARNs
+    replaced by ``<platform>-<placeholder>-`` (values a user wrote are kept)."""
+    return _replace_derived(json.loads(text), f"{platform}-{env}-", f"{platform}-{placeholder}-")
+
+
+def _replace_derived(value: Any, real: str, neutral: str) -> Any:
     if isinstance(value, list):
-        return [neutral_definition(v, real, neutral) for v in value]
+        return [_replace_derived(v, real, neutral) for v in value]
     if not isinstance(value, dict):
         return value
     return {
         key: item.replace(real, neutral)
         if key in _DERIVED_NAMES and isinstance(item, str)
-        else neutral_definition(item, real, neutral)
+        else _replace_derived(item, real, neutral)
         for key, item in value.items()
     }

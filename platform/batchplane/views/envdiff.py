@@ -26,12 +26,10 @@ compute environment, queue, job and pipeline, the images):
   variable is left out (its shape is in the environment settings above); a
   pipeline's definition is diffed as JSON, ``<env>`` in its derived names.
   ``terraform.tfvars.json`` is diffed one entry of ``jobs``, ``job_queues``,
-  ``compute_environments`` and ``pipelines`` at a time, so each hunk sits under
-  its entry (hunk line numbers count within that entry);
-  its remaining variables are the environment's. batchplane's bookkeeping
-  (``.batchplane/``: manifest, source map) is not diffed. Values a user wrote
-  are never normalised: a secret ARN naming each environment's own account is
-  a real difference.
+  ``compute_environments`` and ``pipelines`` at a time, each hunk under its
+  entry (line numbers within it); its other variables are the environment's.
+  batchplane's bookkeeping (``.batchplane/``: manifest, source map) is not diffed. Values a user
+  wrote are never normalised: a secret ARN naming each environment's own account is a real difference.
 """
 
 from __future__ import annotations
@@ -319,8 +317,7 @@ def _normalised_root(spec: Spec, lock: ImageLock, env: str) -> tuple[dict[str, s
     for variable in NORMALISED_VARIABLES:
         values.pop(variable, None)
     for pipeline in values.get("pipelines", {}).values():  # as JSON lines, not one escaped string
-        real, neutral = f"{platform.name}-{env}-", f"{platform.name}-{ENV_PLACEHOLDER}-"
-        pipeline["definition"] = neutral_definition(json.loads(pipeline["definition"]), real, neutral)
+        pipeline["definition"] = neutral_definition(pipeline["definition"], platform.name, env, ENV_PLACEHOLDER)
     if platform.state.backend == "s3":
         real, neutral = hcl_string(state_key(platform, env)), hcl_string(state_key(platform, ENV_PLACEHOLDER))
         root = {path: text.replace(real, neutral) for path, text in root.items()}
