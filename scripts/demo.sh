@@ -34,7 +34,7 @@ step "the rows csv-ingest wrote"
 pipeline=nightly
 # A spec without the pipeline (an older one, or one without a pipelines section) skips this part.
 if "$bin/python" -c 'import sys; from pathlib import Path; from batchplane.spec import load_spec
-sys.exit(0 if sys.argv[1] in (getattr(load_spec(Path("platform.yaml")).platform, "pipelines", None) or {}) else 1)' \
+sys.exit(0 if sys.argv[1] in load_spec(Path("platform.yaml")).platform.pipelines else 1)' \
   "$pipeline"; then
   step "batchplane pipelines run $pipeline --env $env --local --wait"
   # Its steps, their jobs and array children on stdout; a FAILED execution exits 5 here.

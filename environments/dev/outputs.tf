@@ -30,3 +30,8 @@ output "subnet_ids" {
   description = "Subnets the compute environments use."
   value       = local.subnet_ids
 }
+
+output "state_machine_arns" {
+  description = "Pipeline state machine ARNs by spec name."
+  value       = { for k, p in module.pipeline : k => p.state_machine_arn }
+}

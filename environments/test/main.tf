@@ -95,3 +95,19 @@ module "job" {
   share_identifier     = each.value.share
   array_size           = each.value.array_size
 }
+
+module "pipeline" {
+  source   = "../../modules/pipeline"
+  for_each = var.pipelines
+
+  prefix               = local.prefix
+  name                 = each.key
+  definition           = each.value.definition
+  job_queue_arns       = [for q in each.value.queues : module.queue[q].arn]
+  job_definition_arns  = [for j in each.value.jobs : module.job[j].job_definition_arn_prefix]
+  log_retention_days   = var.log_retention_days
+  log_kms_key_arn      = module.logs_key.key_arn
+  schedule_expression  = each.value.schedule
+  schedule_kms_key_arn = module.logs_key.key_arn
+  s3_triggers          = each.value.s3_triggers
+}

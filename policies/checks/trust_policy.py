@@ -42,7 +42,7 @@ from checkov.terraform.checks.resource.base_resource_check import BaseResourceCh
 
 NAME = "Trust policies let only the expected AWS service principals assume the role, for this account only"
 # The services batchplane's roles are for: job containers, schedules, S3 triggers,
-# EC2 instances of compute environments, VPC flow logs.
+# EC2 instances of compute environments, VPC flow logs, pipelines' state machines.
 EXPECTED_SERVICES = frozenset(
     {
         "ecs-tasks.amazonaws.com",
@@ -50,6 +50,7 @@ EXPECTED_SERVICES = frozenset(
         "events.amazonaws.com",
         "ec2.amazonaws.com",
         "vpc-flow-logs.amazonaws.com",
+        "states.amazonaws.com",
     }
 )
 WITHOUT_SOURCE_GUARD = frozenset({"ec2.amazonaws.com"})

@@ -195,7 +195,7 @@ def test_an_external_registry_and_environments_without_jobs_or_own_network_pass(
     spec = repo / "platform.yaml"
     document = yaml.safe_load(spec.read_text())
     document["registry"] = {"type": "external", "url": "registry.example.com/acme"}
-    document["jobs"] = {}
+    document["jobs"], document["pipelines"] = {}, {}
     for environment in document["environments"].values():
         environment.get("overrides", {}).pop("jobs", None)
     spec.write_text(yaml.safe_dump(document, sort_keys=False))

@@ -75,7 +75,7 @@ def _fargate_only_external_registry_s3_state(spec: dict[str, Any]) -> None:
 
 
 def _environments_without_jobs(spec: dict[str, Any]) -> None:
-    spec["compute"], spec["queues"], spec["jobs"] = {}, {}, {}
+    spec["compute"], spec["queues"], spec["jobs"], spec["pipelines"] = {}, {}, {}, {}
     for environment in spec["environments"].values():
         environment.pop("overrides", None)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from batchplane.cli.app import _Group
@@ -254,6 +255,7 @@ def test_json_keys_are_stable_when_nothing_differs() -> None:
         "compute": {},
         "queues": {},
         "jobs": {},
+        "pipelines": {},
         "images": {},
         "files": {},
     }
@@ -285,3 +287,22 @@ def test_invalid_spec_exits_3(tmp_path: Path) -> None:
     assert result.exit_code == 3
     assert "queues.critical.priorty" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_pipeline_that_differs_is_diffed_as_json_without_the_environment_names(tmp_path: Path) -> None:
+    document = yaml.safe_load((REPO / "platform.yaml").read_text(encoding="utf-8"))
+    spec_path = tmp_path / "platform.yaml"
+    spec_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    same = environment_diff(load_spec(spec_path, check_images=False), ImageLock(), "dev", "prod").as_dict()
+    assert same["pipelines"] == {}
+    # Pipelines are not overridable, but the queue of a job they run is.
+    document["environments"]["prod"]["overrides"]["jobs"]["csv-ingest"]["queue"] = "critical"
+    spec_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    found = environment_diff(load_spec(spec_path, check_images=False), ImageLock(), "dev", "prod").as_dict()
+    lines = found["pipelines"]["nightly"]["terraform"]
+    changed = [line for line in lines if re.match(r"^[+-](?![+-]{2} )", line)]
+    assert changed
+    assert any("job-queue/acme-<env>-critical" in line for line in changed if line.startswith("+"))
+    assert any("job-queue/acme-<env>-default" in line for line in changed if line.startswith("-"))
+    assert not [line for line in lines if "acme-dev" in line or "acme-prod" in line]
+    assert found["pipelines"]["nightly"]["changes"] == []

@@ -279,6 +279,7 @@ def test_names_that_are_mermaid_keywords_get_safe_ids(tmp_path: Path) -> None:
     document["jobs"]["end"] = document["jobs"].pop("data-quality")
     document["queues"]["o-x"] = document["queues"].pop("light")
     document["jobs"]["end"]["queue"] = "o-x"
+    document["pipelines"]["nightly"]["steps"]["check"]["job"] = "end"
     doc = parse_mermaid(to_mermaid(_graph(_spec_from(document, tmp_path), "dev")))
     assert ("job_end", None, "queue_o_x") in doc.edges
     assert doc.label("job_end")[0] == "end"

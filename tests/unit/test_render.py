@@ -221,10 +221,19 @@ def test_absent_modules_mirrors_the_count_and_for_each_of_the_rendered_roots() -
         "compute": "var.compute_environments",
         "queue": "var.job_queues",
         "job": "var.jobs",
+        "pipeline": "var.pipelines",
     }
     assert _instance_counts(static_main_tf(SHARED_ROOT)) == {"repository": "var.repositories"}
-    nothing = {"network": {"create": False}, "compute_environments": {}, "job_queues": {}, "jobs": {}}
-    assert absent_modules("dev", nothing) == {"network", "compute", "queue", "job"}
-    assert absent_modules("dev", {**nothing, "network": {"create": True}, "jobs": {"a": {}}}) == {"compute", "queue"}
+    nothing = {
+        "network": {"create": False},
+        "compute_environments": {},
+        "job_queues": {},
+        "jobs": {},
+        "pipelines": {},
+    }
+    assert absent_modules("dev", nothing) == {"network", "compute", "queue", "job", "pipeline"}
+    some = {**nothing, "network": {"create": True}, "jobs": {"a": {}}}
+    assert absent_modules("dev", some) == {"compute", "queue", "pipeline"}
+    assert absent_modules("dev", {**some, "pipelines": {"p": {}}}) == {"compute", "queue"}
     assert absent_modules(SHARED_ROOT, {"repositories": {}}) == {"repository"}
     assert absent_modules(SHARED_ROOT, {"repositories": {"a": {}}}) == set()

@@ -20,6 +20,7 @@ EXTENSIONS: tuple[str, ...] = (
     "batchplane.local.events_fidelity",
     "batchplane.local.scheduler_fidelity",
     "batchplane.local.stepfunctions",
+    "batchplane.local.sfn_validation",
 )
 """Modules (``batchplane.local.<name>``) whose ``install()`` runs before the server starts."""
 

@@ -28,7 +28,7 @@ LOCAL_VARS_FILE = "batchplane_local.auto.tfvars.json"
 # Every service the rendered roots and their modules call.
 EMULATED_SERVICES = (
     "batch", "cloudwatch", "dynamodb", "ec2", "ecr", "events", "iam", "kms", "logs",
-    "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts",
+    "s3", "scheduler", "secretsmanager", "sfn", "sns", "sqs", "ssm", "sts",
 )  # fmt: skip
 
 _COPY_IGNORE = shutil.ignore_patterns(

@@ -16,6 +16,7 @@ import jinja2
 
 from batchplane import layout
 from batchplane.images.lock import ImageLock
+from batchplane.render.pipelines import pipeline_values
 from batchplane.spec.access import job_statements, partition_of
 from batchplane.spec.jobs import Job
 from batchplane.spec.loader import Spec
@@ -104,7 +105,7 @@ def static_main_tf(root: str) -> str:
 # Module calls made once per entry of a map in terraform.tfvars.json (`for_each = var.<map>`).
 _FOR_EACH_MAPS = {
     SHARED_ROOT: {"repository": "repositories"},
-    "env": {"compute": "compute_environments", "queue": "job_queues", "job": "jobs"},
+    "env": {"compute": "compute_environments", "queue": "job_queues", "job": "jobs", "pipeline": "pipelines"},
 }
 
 
@@ -272,6 +273,7 @@ def env_values(platform: Platform, lock: ImageLock, env: str) -> dict[str, Any]:
         "compute_environments": {name: _compute_values(c) for name, c in platform.compute.items()},
         "job_queues": {name: _queue_values(q) for name, q in platform.queues.items()},
         "jobs": {name: _job_values(platform, lock, env, name, job) for name, job in platform.jobs.items()},
+        "pipelines": {name: pipeline_values(platform, env, name) for name in platform.pipelines},
     }
 
 
@@ -302,7 +304,7 @@ def env_sourcemap(spec: Spec, env: str) -> dict[str, Any]:
         "module.logs_key": _entry(spec, ("environments", env)),
         "module.network[0]": _entry(spec, ("environments", env, "network")),
     }
-    for kind, section in (("compute", "compute"), ("queue", "queues"), ("job", "jobs")):
+    for kind, section in (("compute", "compute"), ("queue", "queues"), ("job", "jobs"), ("pipeline", "pipelines")):
         for name in getattr(platform, section):
             mapping[f'module.{kind}["{name}"]'] = _entry(spec, (section, name))
     return {"spec": spec.path.name, "environment": env, "addresses": mapping}

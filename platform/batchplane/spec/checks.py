@@ -14,6 +14,7 @@ from batchplane import layout
 from batchplane.spec.jobs import Job
 from batchplane.spec.locations import Loc
 from batchplane.spec.models import Platform, Queue
+from batchplane.spec.pipeline_checks import check_pipelines
 
 Finding = tuple[Loc, str]
 
@@ -41,6 +42,7 @@ def check_references(
         *_jobs(platform, broken.get("queues", frozenset())),
         *_images(platform, images_dir),
         *_name_lengths(platform),
+        *check_pipelines(platform, broken.get("jobs", frozenset())),
     ]
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 from batchplane import layout
 from batchplane.spec.base import Model, Name
 from batchplane.spec.jobs import Job, ShareIdentifier
+from batchplane.spec.pipelines import Pipeline
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
@@ -377,6 +378,7 @@ class Platform(Model):
     compute: dict[Name, Compute] = Field(default_factory=dict)
     queues: dict[Name, Queue] = Field(default_factory=dict)
     jobs: dict[Name, Job] = Field(default_factory=dict)
+    pipelines: dict[Name, Pipeline] = Field(default_factory=dict)
     policy: Policy = Field(default_factory=Policy)
 
     @property

@@ -1,7 +1,7 @@
 """How two environments differ, as a user cares about it.
 
 Three layers, grouped by what they belong to (the environment itself, each
-compute environment, queue and job, the images):
+compute environment, queue, job and pipeline, the images):
 
 - **Resolved spec values**: each environment's platform with its overrides
   applied, compared field by field (``jobs.csv-ingest.vcpus: 1 -> 2``).
@@ -23,14 +23,13 @@ compute environment, queue and job, the images):
   are rendered with the account id ``<account>`` (the ECR registry account
   kept as it is), the environment name is ``<env>`` in the ``environment``
   variable, its tag and an S3 backend's state key, and the ``network``
-  variable is left out (its shape is in the environment settings above).
-  ``terraform.tfvars.json`` is diffed one entry of ``jobs``, ``job_queues``
-  and ``compute_environments`` at a time, so each hunk sits under its job,
-  queue or compute environment (hunk line numbers count within that entry);
-  its remaining variables are the environment's. batchplane's bookkeeping
-  (``.batchplane/``: manifest, source map) is not diffed. Values a user wrote
-  are never normalised: a secret ARN naming each environment's own account is
-  a real difference.
+  variable is left out (its shape is in the environment settings above); a
+  pipeline's definition is diffed as JSON, ``<env>`` in its derived names.
+  ``terraform.tfvars.json`` is diffed one entry of ``jobs``, ``job_queues``,
+  ``compute_environments`` and ``pipelines`` at a time, each hunk under its
+  entry (line numbers within it); its other variables are the environment's.
+  batchplane's bookkeeping (``.batchplane/``: manifest, source map) is not diffed. Values a user
+  wrote are never normalised: a secret ARN naming each environment's own account is a real difference.
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from batchplane.images.lock import ImageLock, LockEntry
+from batchplane.render.pipelines import neutral_definition
 from batchplane.render.roots import (
     DEFAULT_AVAILABILITY_ZONES,
     MANIFEST,
@@ -60,13 +60,14 @@ ENV_PLACEHOLDER = "<env>"
 TFVARS = "terraform.tfvars.json"
 BOOKKEEPING_DIR = MANIFEST.split("/", 1)[0] + "/"
 
-GroupKind = Literal["environment", "compute", "queue", "job"]
+GroupKind = Literal["environment", "compute", "queue", "job", "pipeline"]
 
 # Spec section, tfvars variable and group kind of each kind of entry, in the order they are reported.
 SECTIONS: tuple[tuple[str, str, GroupKind], ...] = (
     ("compute", "compute_environments", "compute"),
     ("queues", "job_queues", "queue"),
     ("jobs", "jobs", "job"),
+    ("pipelines", "pipelines", "pipeline"),
 )
 NORMALISED_VARIABLES = ("network",)
 """Left out of the Terraform diff: identity, summarised in the environment settings."""
@@ -86,7 +87,7 @@ class Change:
 
 @dataclass(frozen=True)
 class Group:
-    """The differences of one thing: the environment settings, or one compute environment, queue or job."""
+    """The differences of one thing: the environment settings, or one compute environment, queue, job or pipeline."""
 
     kind: GroupKind
     name: str
@@ -121,7 +122,7 @@ class EnvDiff:
     target_account: str
     environment: Group
     groups: tuple[Group, ...]
-    """Compute environments, queues and jobs that differ, in that order (spec order within each)."""
+    """Compute environments, queues, jobs and pipelines that differ, in that order (spec order within each)."""
     images: tuple[ImageChange, ...]
     files: tuple[tuple[str, tuple[str, ...]], ...]
     """Other rendered files that differ (normally none: the ``.tf`` files are fixed structure)."""
@@ -315,6 +316,8 @@ def _normalised_root(spec: Spec, lock: ImageLock, env: str) -> tuple[dict[str, s
     values["tags"]["environment"] = ENV_PLACEHOLDER
     for variable in NORMALISED_VARIABLES:
         values.pop(variable, None)
+    for pipeline in values.get("pipelines", {}).values():  # as JSON lines, not one escaped string
+        pipeline["definition"] = neutral_definition(pipeline["definition"], platform.name, env, ENV_PLACEHOLDER)
     if platform.state.backend == "s3":
         real, neutral = hcl_string(state_key(platform, env)), hcl_string(state_key(platform, ENV_PLACEHOLDER))
         root = {path: text.replace(real, neutral) for path, text in root.items()}

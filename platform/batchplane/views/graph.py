@@ -1,4 +1,4 @@
-"""A picture of one environment: schedules and triggers -> jobs -> queues -> compute environments.
+"""A picture of one environment: schedules and triggers -> pipeline steps -> jobs -> queues -> compute.
 
 One graph model (:func:`build_graph`, from the environment's resolved spec) is
 the single source of truth; :func:`to_mermaid`, :func:`to_dot` and
@@ -22,10 +22,12 @@ from typing import Literal
 from batchplane.errors import ToolError
 from batchplane.spec.jobs import Job, S3Trigger
 from batchplane.spec.models import Compute, Platform
+from batchplane.spec.pipelines import Pipeline
 
-NodeKind = Literal["event", "job", "queue", "compute"]
+NodeKind = Literal["event", "step", "job", "queue", "compute"]
 TIERS: tuple[tuple[NodeKind, str], ...] = (
     ("event", "Schedules and triggers"),
+    ("step", "Pipeline steps"),
     ("job", "Jobs"),
     ("queue", "Job queues"),
     ("compute", "Compute environments"),
@@ -73,6 +75,7 @@ class Style:
 # Spot capacity is dashed: the one thing a reviewer must not miss is what can be reclaimed.
 STYLES: dict[str, Style] = {
     "event": Style("#f1f3f4", "#5f6368"),
+    "step": Style("#fce8e6", "#c5221f"),
     "job": Style("#e8f0fe", "#1a73e8"),
     "queue": Style("#fef7e0", "#e37400"),
     "ec2": Style("#e6f4ea", "#188038"),
@@ -172,6 +175,41 @@ def _events(prefix: str, name: str, job: Job) -> Iterator[Node]:
         )
 
 
+def _pipeline(prefix: str, name: str, pipeline: Pipeline) -> tuple[list[Node], list[Node], list[Edge]]:
+    """A pipeline's schedule and triggers, its steps, and the arrows: event -> first steps,
+    dependency -> dependent step, step -> the job it runs."""
+    index = {step: position for position, step in enumerate(pipeline.steps)}
+    ids = {step: node_id("step", name, position) for step, position in index.items()}
+    events: list[Node] = []
+    if pipeline.schedule is not None:
+        events.append(
+            Node(node_id("pschedule", name), "event", "event", "schedule", (pipeline.schedule,), f"{prefix}-{name}")
+        )
+    for position, trigger in enumerate(pipeline.triggers):
+        events.append(
+            Node(
+                node_id("ptrigger", name, position),
+                "event",
+                "event",
+                "S3 trigger",
+                (s3_pattern(trigger.s3),),
+                f"{prefix}-{name}-s3-{position}",
+            )
+        )
+    steps: list[Node] = []
+    edges: list[Edge] = []
+    for step_name, step in pipeline.steps.items():
+        details = [f"pipeline {name}", f"runs {step.job}"]
+        if step.array_size is not None:
+            details.append(f"array of {step.array_size}")
+        steps.append(Node(ids[step_name], "step", "step", step_name, tuple(details), f"{prefix}-{name}"))
+        if not step.depends_on:
+            edges.extend(Edge(event.id, ids[step_name]) for event in events)
+        edges.extend(Edge(ids[d], ids[step_name], "then") for d in step.depends_on if d in ids)
+        edges.append(Edge(ids[step_name], node_id("job", step.job)))
+    return events, steps, edges
+
+
 def build_graph(platform: Platform, environment: str) -> Graph:
     """The graph of one environment; ``platform`` is that environment's resolved spec (``spec.env(name)``)."""
     env = platform.environments[environment]
@@ -185,6 +223,12 @@ def build_graph(platform: Platform, environment: str) -> Graph:
         for event in _events(prefix, name, job):
             events.append(event)
             edges.append(Edge(event.id, job_node.id))
+    steps: list[Node] = []
+    for name, pipeline in sorted(platform.pipelines.items()):
+        pipeline_events, pipeline_steps, pipeline_edges = _pipeline(prefix, name, pipeline)
+        events.extend(pipeline_events)
+        steps.extend(pipeline_steps)
+        edges.extend(pipeline_edges)
     edges.extend(Edge(node_id("job", name), node_id("queue", job.queue)) for name, job in sorted(platform.jobs.items()))
     queues = [
         Node(node_id("queue", name), "queue", "queue", name, (f"priority {queue.priority}",), f"{prefix}-{name}")
@@ -201,7 +245,7 @@ def build_graph(platform: Platform, environment: str) -> Graph:
         f"{platform.name} / {environment} ({env.tier}, {platform.region}): "
         f"compute caps {total} of max {env.max_vcpus} vCPUs"
     )
-    nodes = (*events, *jobs, *queues, *computes)
+    nodes = (*events, *steps, *jobs, *queues, *computes)
     ids = [n.id for n in nodes]
     if len(set(ids)) != len(ids):  # node_id is one-to-one for valid names; a duplicate is a bug
         raise ValueError(f"duplicate node ids: {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -215,6 +259,7 @@ def build_graph(platform: Platform, environment: str) -> Graph:
 _MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,:/()*?_=+@-]")
 _MERMAID_SHAPES: dict[NodeKind, tuple[str, str]] = {
     "event": ("([", "])"),
+    "step": ("[", "]"),
     "job": ("[", "]"),
     "queue": ("[[", "]]"),
     "compute": ("(", ")"),
@@ -262,6 +307,7 @@ _FONT = "Helvetica,Arial,sans-serif"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DOT_SHAPES: dict[NodeKind, str] = {
     "event": 'shape=box, style="rounded,filled"',
+    "step": 'shape=parallelogram, style="filled"',
     "job": 'shape=box, style="filled"',
     "queue": 'shape=box, style="filled", peripheries=2',
     "compute": 'shape=box, style="rounded,filled"',

@@ -57,7 +57,7 @@ def state_machine_prefix(spec: Spec, environment: str) -> str:
 
 def declared_pipelines(spec: Spec) -> list[str]:
     """The pipelines of the spec's ``pipelines:`` section."""
-    return sorted(getattr(spec.platform, "pipelines", None) or {})
+    return sorted(spec.platform.pipelines)
 
 
 def state_machine_name(spec: Spec, environment: str, pipeline: str) -> str:

@@ -148,6 +148,8 @@ def expected_env(
         found[f"{base}.aws_iam_instance_profile.instance[0]"] = Expected("aws_iam_instance_profile", role=role)
     for name in platform.jobs:
         found.update(_expected_job(platform, env, lock, name, key_arn))
+    for name in platform.pipelines:
+        found.update(_expected_pipeline(platform, env, name, key_arn))
     return found
 
 
@@ -223,6 +225,75 @@ def _expected_job(
             _trust("scheduler.amazonaws.com", account),
             inline={"submit-job": submit, "schedule-key": decrypt},
         )
+        found[f"{base}.aws_iam_role_policy.schedule_key[0]"] = _role_policy(
+            f"{stem}-sched", "aws_iam_role.scheduler", decrypt, "data.aws_iam_policy_document.schedule_key[0]"
+        )
+    return found
+
+
+# Log delivery and X-Ray actions of a state machine role: none has a resource type.
+_PIPELINE_LOG_DELIVERY = (
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+)
+_PIPELINE_TRACING = (
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+)
+
+
+def _expected_pipeline(platform: Platform, env: str, name: str, key_arn: str | None = None) -> dict[str, Expected]:
+    """The roles and role policies of ``modules/pipeline`` for one pipeline."""
+    pipeline = platform.pipelines[name]
+    region, account = platform.region, platform.environments[env].account_id
+    partition = partition_of(region)
+    prefix = f"{platform.name}-{env}"
+    batch = f"arn:{partition}:batch:{region}:{account}"
+    stem = f"{prefix}-{name}"
+    base = f'module.pipeline["{name}"]'
+    jobs = list(dict.fromkeys(step.job for step in pipeline.steps.values()))
+    queues = [f"{batch}:job-queue/{prefix}-{q}" for q in dict.fromkeys(platform.jobs[j].queue for j in jobs)]
+    definitions = [f"{batch}:job-definition/{prefix}-{j}" for j in jobs]
+    submit = [*queues, *definitions, *(f"{d}:*" for d in definitions)]
+    rule = f"arn:{partition}:events:{region}:{account}:rule/StepFunctionsGetEventsForBatchJobsRule"
+    run = (
+        _allow(["batch:SubmitJob"], submit, "SubmitSteps", unknown=len(submit)),
+        _allow(["batch:DescribeJobs"], ["*"], "FollowJobs"),
+        _allow(["events:PutTargets", "events:PutRule", "events:DescribeRule"], [rule], "BatchJobEvents"),
+        _allow(_PIPELINE_LOG_DELIVERY, ["*"], "LogDelivery"),
+        _allow(_PIPELINE_TRACING, ["*"], "Tracing"),
+    )
+    found = {
+        f"{base}.aws_iam_role.state_machine": _role(
+            f"{stem}-sfn", _trust("states.amazonaws.com", account), inline={"run-steps": run}
+        ),
+        f"{base}.aws_iam_role_policy.state_machine": _role_policy(
+            f"{stem}-sfn", "aws_iam_role.state_machine", run, "data.aws_iam_policy_document.state_machine"
+        ),
+    }
+    state_machine = f"arn:{partition}:states:{region}:{account}:stateMachine:{stem}"
+    start = (_allow(["states:StartExecution"], [state_machine], unknown=1),)
+    decrypt = (_allow(["kms:Decrypt"], [key_arn] if key_arn else [], "DecryptScheduleInput", unknown=1),)
+    for kind, wanted, service, suffix in (
+        ("scheduler", pipeline.schedule is not None, "scheduler.amazonaws.com", "sched"),
+        ("events", bool(pipeline.triggers), "events.amazonaws.com", "events"),
+    ):
+        if not wanted:
+            continue
+        inline = {"start-execution": start, **({"schedule-key": decrypt} if kind == "scheduler" else {})}
+        found[f"{base}.aws_iam_role.{kind}[0]"] = _role(f"{stem}-{suffix}", _trust(service, account), inline=inline)
+        found[f"{base}.aws_iam_role_policy.{kind}[0]"] = _role_policy(
+            f"{stem}-{suffix}", f"aws_iam_role.{kind}", start, "data.aws_iam_policy_document.start[0]"
+        )
+    if pipeline.schedule is not None:
         found[f"{base}.aws_iam_role_policy.schedule_key[0]"] = _role_policy(
             f"{stem}-sched", "aws_iam_role.scheduler", decrypt, "data.aws_iam_policy_document.schedule_key[0]"
         )

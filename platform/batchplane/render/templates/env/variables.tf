@@ -114,3 +114,19 @@ variable "jobs" {
     array_size = optional(number) # scheduled and triggered runs are array jobs of this size
   }))
 }
+
+variable "pipelines" {
+  description = "Pipelines (Step Functions state machines) by spec name."
+  type = map(object({
+    definition = string       # Amazon States Language, rendered by batchplane from the step DAG
+    jobs       = list(string) # keys of var.jobs the steps run
+    queues     = list(string) # keys of var.job_queues of those jobs
+    schedule   = optional(string)
+    s3_triggers = list(object({
+      bucket = string
+      prefix = optional(string)
+      suffix = optional(string)
+    }))
+  }))
+  default = {}
+}
