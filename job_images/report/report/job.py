@@ -3,9 +3,11 @@
 The summary holds the row count, how many rows fill each attribute, min/max/sum/mean of every
 attribute whose values are all numbers, and the row count per value of a grouping attribute.
 
-Run as an array job of N children with ``--partitions N``, each child summarises one of N
-segments of the table (DynamoDB's parallel scan): its own, the index AWS Batch gives it in
+Run as an array job of N children, each child summarises one of N segments of the table
+(DynamoDB's parallel scan): its own, the index AWS Batch gives it in
 ``AWS_BATCH_JOB_ARRAY_INDEX``, written to its own key (``...-part-<index>-of-<N>.json``).
+N is ``--partitions``, else ``$REPORT_PARTITIONS``, else the array's size, which AWS Batch
+gives each child in ``AWS_BATCH_JOB_ARRAY_SIZE``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2  # argparse's own code for bad arguments
 EXIT_AWS = 3  # an AWS call failed (missing table or bucket, access denied, throttling)
 ARRAY_INDEX = "AWS_BATCH_JOB_ARRAY_INDEX"  # set by AWS Batch in each child of an array job
+ARRAY_SIZE = "AWS_BATCH_JOB_ARRAY_SIZE"  # likewise: how many children the array job has
 
 
 @dataclass(frozen=True)
@@ -209,10 +212,10 @@ def main(argv: Sequence[str] | None = None, now: datetime | None = None) -> int:
     parser.add_argument(
         "--partitions",
         type=int,
-        default=os.environ.get("REPORT_PARTITIONS") or "1",
+        default=os.environ.get("REPORT_PARTITIONS") or os.environ.get(ARRAY_SIZE) or "1",
         metavar="N",
         help=f"as a child of an array job of N, summarise its segment ${ARRAY_INDEX} of N "
-        "(default: $REPORT_PARTITIONS or 1)",
+        f"(default: $REPORT_PARTITIONS, else ${ARRAY_SIZE}, else 1)",
     )
     args = parser.parse_args(argv)
     try:

@@ -35,6 +35,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("REPORT_GROUP_BY", raising=False)
     monkeypatch.delenv("REPORT_PARTITIONS", raising=False)
     monkeypatch.delenv("AWS_BATCH_JOB_ARRAY_INDEX", raising=False)
+    monkeypatch.delenv("AWS_BATCH_JOB_ARRAY_SIZE", raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -174,6 +175,16 @@ def test_the_partition_count_may_come_from_the_environment_and_keys_keep_their_e
 
     assert read_json("latest-part-1-of-2.json")["partition"] == {"index": 1, "of": 2}
     assert f"scanning DynamoDB table {TABLE}, partition 1 of 2" in caplog.messages
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_child_of_an_array_job_takes_the_partition_count_from_the_array_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_INDEX", "3")
+    monkeypatch.setenv("AWS_BATCH_JOB_ARRAY_SIZE", "4")  # as AWS Batch sets it in each child
+    assert main(["--table", TABLE, "--output", f"s3://{BUCKET}/daily/"], now=NOW) == 0
+    assert read_json("daily/report-20261122T053000Z-part-3-of-4.json")["partition"] == {"index": 3, "of": 4}
 
 
 @pytest.mark.parametrize(
