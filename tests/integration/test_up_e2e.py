@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,86 @@ def test_the_job_runs_and_writes_every_row(repo: LocalRepo) -> None:
     assert f"{len(ids)} items written to acme-products" in logs.stdout
     status = repo.run("jobs", "status", final["job_id"], "--env", "dev", "--local", "--json")
     assert json.loads(status.stdout)["status"] == "SUCCEEDED"
+
+
+def _job_ended(repo: LocalRepo, job_id: str, timeout: float = 300) -> dict[str, Any]:
+    batch = repo.client("batch", ACCOUNT)
+    deadline = time.monotonic() + timeout
+    while True:
+        [job] = batch.describe_jobs(jobs=[job_id])["jobs"]
+        if job["status"] in ("SUCCEEDED", "FAILED") or time.monotonic() > deadline:
+            found: dict[str, Any] = job
+            return found
+        time.sleep(2)
+
+
+def test_a_schedule_fired_now_runs_its_job(repo: LocalRepo) -> None:
+    fired = repo.run("local", "fire", "csv-ingest", "--env", "dev", "--json")
+    assert fired.returncode == 0, fired.stderr
+    answer = json.loads(fired.stdout)
+    assert answer["schedule"].endswith(":schedule/default/acme-dev-csv-ingest")
+    assert _job_ended(repo, answer["started"])["status"] == "SUCCEEDED"
+    unscheduled = repo.run("local", "fire", "csv-ingst", "--env", "dev")
+    assert unscheduled.returncode == 2
+    assert "did you mean 'csv-ingest'?" in unscheduled.stderr
+
+
+def test_an_upload_to_the_trigger_bucket_runs_the_job_with_its_key(repo: LocalRepo) -> None:
+    s3 = repo.client("s3", ACCOUNT)
+    s3.put_bucket_notification_configuration(
+        Bucket="acme-input", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    s3.upload_file(str(repo.root / SAMPLE), "acme-input", "incoming/uploaded.csv")
+    batch = repo.client("batch", ACCOUNT)
+    wanted = "s3://acme-input/incoming/uploaded.csv"
+    deadline = time.monotonic() + 120
+    triggered: list[dict[str, Any]] = []
+    while not triggered and time.monotonic() < deadline:
+        listed = batch.list_jobs(jobQueue="acme-dev-default", filters=[{"name": "JOB_NAME", "values": ["*"]}])
+        ids = [summary["jobId"] for summary in listed["jobSummaryList"]]
+        described = batch.describe_jobs(jobs=ids)["jobs"] if ids else []
+        triggered = [job for job in described if job.get("parameters", {}).get("input") == wanted]
+        time.sleep(2)
+    assert len(triggered) == 1, "no job was submitted for the upload"
+    assert triggered[0]["jobDefinition"].split("/")[-1].startswith("acme-dev-csv-ingest:")
+    assert _job_ended(repo, triggered[0]["jobId"])["status"] == "SUCCEEDED"
+
+
+def _pipeline(repo: LocalRepo) -> tuple[int, dict[str, Any], str]:
+    ran = repo.run("pipelines", "run", "nightly", "--env", "dev", "--local", "--wait", "--json", timeout=600)
+    return ran.returncode, json.loads(ran.stdout), ran.stderr
+
+
+def test_a_pipeline_whose_middle_step_fails_stops_its_dependents(repo: LocalRepo) -> None:
+    dynamodb = repo.client("dynamodb", ACCOUNT)
+    dynamodb.put_item(TableName="acme-products", Item={"id": {"S": "bad"}, "name": {"S": "x"}, "price": {"N": "-1"}})
+    code, execution, stderr = _pipeline(repo)
+    dynamodb.delete_item(TableName="acme-products", Key={"id": {"S": "bad"}})
+    assert code == 5, stderr
+    assert (execution["status"], execution["failed_step"]) == ("FAILED", "check")
+    steps = {step["name"]: step for step in execution["steps"]}
+    assert (steps["ingest"]["status"], steps["check"]["status"]) == ("SUCCEEDED", "FAILED")
+    assert steps["report"]["status"] == "NOT_RUN"
+    assert steps["report"]["job_id"] is None
+
+
+def test_the_example_pipeline_runs_its_steps_in_order_and_its_array_step_by_index(repo: LocalRepo) -> None:
+    repo.client("s3", ACCOUNT).create_bucket(
+        Bucket="acme-reports", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    code, execution, stderr = _pipeline(repo)
+    assert code == 0, stderr
+    assert execution["status"] == "SUCCEEDED"
+    ingest, check, report = (execution["steps"][i] for i in range(3))
+    assert [ingest["name"], check["name"], report["name"]] == ["ingest", "check", "report"]
+    # Dependency order, from Batch's own timestamps: each step starts after the one before it ended.
+    assert ingest["stopped_at"] <= check["started_at"]
+    assert check["stopped_at"] <= report["created_at"]
+    assert [child["index"] for child in report["children"]] == [0, 1, 2, 3]
+    assert {child["status"] for child in report["children"]} == {"SUCCEEDED"}
+    # Each child summarised its own partition: it learned its index (and the size) from AWS Batch.
+    keys = [o["Key"] for o in repo.client("s3", ACCOUNT).list_objects_v2(Bucket="acme-reports")["Contents"]]
+    assert sorted(key.rsplit("-part-", 1)[1] for key in keys) == [f"{i}-of-4.json" for i in range(4)]
 
 
 def test_a_second_up_does_nothing(repo: LocalRepo) -> None:

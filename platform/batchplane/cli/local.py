@@ -1,4 +1,4 @@
-"""``local start|stop|status``: the embedded local AWS and its image registry.
+"""``local start|stop|status|fire|clock``: the embedded local AWS, its image registry and its clock.
 
 Parsing and printing only; the work is in :mod:`batchplane.local`.
 """
@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from batchplane import console
-from batchplane.cli.options import JsonOption, SpecOption, load
+from batchplane.cli.options import JsonOption, OneEnvOption, SpecOption, known_environment, load
 from batchplane.cli.plain import Command, Group
 from batchplane.errors import ToolError
-from batchplane.local import emulator, registry
+from batchplane.local import controls, emulator, registry
 from batchplane.local.accounts import account_key, forget_accounts
 
 local_app = typer.Typer(cls=Group, help="The embedded local AWS (moto server on 127.0.0.1).", no_args_is_help=True)
@@ -112,3 +112,47 @@ def local_status(spec: SpecOption = None, as_json: JsonOption = False) -> None:
         console.out.print(
             f"local registry running at {registry_state.host} (pid {registry_state.pid}, log {registry_state.log})"
         )
+
+
+@local_app.command("fire", cls=Command)
+def local_fire(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A job or pipeline with a schedule.")],
+    env: OneEnvOption,
+    spec: SpecOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a job's or pipeline's schedule now on the local AWS, as if its time had come."""
+    loaded = load(spec)
+    environment = known_environment(loaded, env)
+    schedule = controls.schedule_name(loaded, environment, name)
+    state = emulator.require_emulator(loaded.root)
+    account = loaded.platform.environments[environment].account_id
+    fired = controls.fire_schedule(state.endpoint, schedule, region=loaded.platform.region, account=account)
+    if as_json:
+        console.print_json(fired)
+        return
+    console.out.print(f"fired {schedule}: started {fired.get('started')}")
+
+
+@local_app.command("clock", cls=Command)
+def local_clock(
+    advance: Annotated[
+        str | None, typer.Option("--advance", metavar="DURATION", help="Move the clock forward: 30m, 2h, 1d.")
+    ] = None,
+    scale: Annotated[
+        float | None, typer.Option("--scale", metavar="N", help="Run the clock N times faster than real time.")
+    ] = None,
+    spec: SpecOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show, accelerate or advance the local AWS's schedule clock (schedules and queue time limits follow it)."""
+    loaded = load(spec)
+    seconds = controls.duration_seconds(advance) if advance is not None else None
+    if scale is not None and scale <= 0:
+        raise controls.ScheduleUsageError(f"--scale must be positive, got {scale:g}")
+    state = emulator.require_emulator(loaded.root)
+    clock = controls.move_clock(state.endpoint, scale=scale, advance_seconds=seconds)
+    if as_json:
+        console.print_json(clock)
+        return
+    console.out.print(f"local clock: {clock.get('now')} (x{clock.get('scale')})")

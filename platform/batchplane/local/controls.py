@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batchplane.errors import ToolError
+from batchplane.errors import BatchplaneError, ExitCode, ToolError
 from batchplane.local.emulator import TOOL
+from batchplane.spec.checks import unknown_name
+from batchplane.spec.jobs import parse_duration
+from batchplane.spec.loader import Spec
 
 FIRE = "/moto-api/batchplane/schedules/fire"
 CLOCK = "/moto-api/batchplane/clock"
@@ -38,11 +41,15 @@ def _post(endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         raise ToolError(TOOL, [], f"no answer from {endpoint}{path}: {exc}") from exc
 
 
-def fire_schedule(endpoint: str, name: str, group: str = "default", region: str | None = None) -> dict[str, Any]:
+def fire_schedule(
+    endpoint: str, name: str, group: str = "default", region: str | None = None, account: str | None = None
+) -> dict[str, Any]:
     """Invoke schedule ``group/name``'s target now; returns ``{"schedule": ARN, "started": job id or execution}``."""
     body: dict[str, Any] = {"name": name, "group": group}
     if region is not None:
         body["region"] = region
+    if account is not None:
+        body["account"] = account
     return _post(endpoint, FIRE, body)
 
 
@@ -54,3 +61,30 @@ def move_clock(endpoint: str, scale: float | None = None, advance_seconds: float
     if advance_seconds is not None:
         body["advance_seconds"] = advance_seconds
     return _post(endpoint, CLOCK, body)
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds in ``30m``, ``2h``, ``1d``; a malformed duration is a usage error (exit 2)."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ScheduleUsageError(f"--advance: {exc}") from None
+
+
+class ScheduleUsageError(BatchplaneError):
+    """A name that is neither a scheduled job nor a scheduled pipeline of the spec (exit 2)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def schedule_name(spec: Spec, environment: str, name: str) -> str:
+    """The rendered schedule of job or pipeline ``name`` in ``environment`` (``<platform>-<env>-<name>``)."""
+    platform = spec.env(environment)
+    schedules: dict[str, str | None] = {n: job.schedule for n, job in platform.jobs.items()}
+    schedules.update((n, pipeline.schedule) for n, pipeline in platform.pipelines.items())
+    if name not in schedules:
+        raise ScheduleUsageError(unknown_name("job or pipeline", name, schedules))
+    if schedules[name] is None:
+        with_schedules = sorted(n for n, schedule in schedules.items() if schedule is not None)
+        raise ScheduleUsageError(f"{name} has no schedule (scheduled: {', '.join(with_schedules) or 'none'})")
+    return f"{platform.name}-{environment}-{name}"
