@@ -1,4 +1,4 @@
-"""The rendered dev root applies on moto, stays clean, and matches the spec when read back."""
+"""The rendered dev root applies on moto, stays clean, and matches the spec when read back (its pipeline too)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import pytest
 from batchplane.images.lock import ImageLock
 from batchplane.local.accounts import bootstrap_account, emulator_client
 from batchplane.local.workcopy import prepare_workdir
+from batchplane.render.pipelines import definition
 from batchplane.render.roots import DEFAULT_TIMEOUT_SECONDS, image_reference
 from batchplane.spec import load_spec
 from batchplane.terraform.runner import TerraformRunner
 from tests.conftest import REPO
 
 ENV = "dev"
+PIPELINE = "nightly"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,8 @@ def applied_dev(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) ->
     runner.init()
     runner.run("apply", "-auto-approve", "-no-color", input=False, timeout=900)
     replan = runner.run("plan", "-detailed-exitcode", "-no-color", input=False, allowed=(0, 1, 2), timeout=600)
-    return {"spec": spec, "account": account, "replan": replan, "work": work}
+    outputs = json.loads(runner.run("output", "-json", "-no-color", timeout=120).stdout)
+    return {"spec": spec, "account": account, "replan": replan, "work": work, "outputs": outputs}
 
 
 def _client(applied: dict[str, Any], endpoint: str, service: str) -> Any:
@@ -132,3 +135,48 @@ def test_schedule_targets_batch_submit_job(applied_dev: dict[str, Any], moto_end
     assert schedule["Target"]["Arn"].endswith(":aws-sdk:batch:submitJob")
     payload = json.loads(schedule["Target"]["Input"])
     assert payload["JobQueue"].endswith(f"job-queue/acme-{ENV}-default")
+
+
+# --- the example pipeline: its state machine, role and schedule as rendered ---------------
+
+
+def test_the_state_machine_holds_the_rendered_definition(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    arn = applied_dev["outputs"]["state_machine_arns"]["value"][PIPELINE]
+    account, region = applied_dev["account"], applied_dev["spec"].platform.region
+    assert arn == f"arn:aws:states:{region}:{account}:stateMachine:acme-{ENV}-{PIPELINE}"
+    described = _client(applied_dev, moto_endpoint, "stepfunctions").describe_state_machine(stateMachineArn=arn)
+    assert described["type"] == "STANDARD"
+    assert described["roleArn"].endswith(f":role/acme-{ENV}-{PIPELINE}-sfn")
+    assert json.loads(described["definition"]) == definition(applied_dev["spec"].env(ENV), ENV, PIPELINE)
+
+
+def test_the_arns_in_the_definition_are_the_applied_queues_and_job_definitions(
+    applied_dev: dict[str, Any], moto_endpoint: str
+) -> None:
+    outputs = applied_dev["outputs"]
+    document = json.dumps(definition(applied_dev["spec"].env(ENV), ENV, PIPELINE))
+    for job in ("csv-ingest", "data-quality", "nightly-report"):
+        queue = applied_dev["spec"].env(ENV).jobs[job].queue
+        assert json.dumps(outputs["job_queue_arns"]["value"][queue]) in document
+        revision = outputs["job_definition_arns"]["value"][job]
+        assert json.dumps(revision.rsplit(":", 1)[0]) in document
+
+
+def test_the_role_may_submit_exactly_the_steps_jobs(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    iam = _client(applied_dev, moto_endpoint, "iam")
+    role = f"acme-{ENV}-{PIPELINE}-sfn"
+    policy = iam.get_role_policy(RoleName=role, PolicyName="run-steps")["PolicyDocument"]
+    submit = next(s for s in policy["Statement"] if s.get("Sid") == "SubmitSteps")
+    resources = sorted(submit["Resource"])
+    assert len(resources) == 3 + 3 + 3  # 3 queues, 3 definitions, their revisions
+    assert all(":job-queue/acme-dev-" in r or ":job-definition/acme-dev-" in r for r in resources)
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
+
+
+def test_the_schedule_starts_the_state_machine(applied_dev: dict[str, Any], moto_endpoint: str) -> None:
+    scheduler = _client(applied_dev, moto_endpoint, "scheduler")
+    schedule = scheduler.get_schedule(Name=f"acme-{ENV}-{PIPELINE}")
+    assert schedule["ScheduleExpression"] == "cron(0 1 * * ? *)"
+    assert schedule["Target"]["Arn"] == applied_dev["outputs"]["state_machine_arns"]["value"][PIPELINE]
+    assert schedule["Target"]["RoleArn"].endswith(f":role/acme-{ENV}-{PIPELINE}-sched")
