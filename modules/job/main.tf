@@ -8,6 +8,11 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   fargate    = var.platform == "FARGATE"
 
+  # The job definition's ARN without revision, known at plan time: the provider's
+  # arn_prefix is unknown while a new revision is planned, which would recompute every
+  # policy, schedule and trigger that names it. A postcondition checks they agree.
+  job_definition_arn_prefix = "arn:${local.partition}:batch:${data.aws_region.current.name}:${local.account_id}:job-definition/${local.name}"
+
   command           = coalesce(var.command, [])
   parameters        = coalesce(var.parameters, {})
   environment       = coalesce(var.environment, {})
@@ -276,6 +281,11 @@ resource "aws_batch_job_definition" "this" {
   }
 
   lifecycle {
+    postcondition {
+      condition     = self.arn_prefix == local.job_definition_arn_prefix
+      error_message = "The job definition's ARN prefix is not the one the module computed (arn:<partition>:batch:<region>:<account>:job-definition/<name>)."
+    }
+
     precondition {
       condition     = local.fargate || var.vcpus >= 1
       error_message = "EC2 jobs need at least 1 vCPU."
@@ -305,8 +315,8 @@ data "aws_iam_policy_document" "submit" {
     # The unversioned ARN resolves to the latest revision; ":*" covers revisions.
     resources = [
       var.job_queue_arn,
-      aws_batch_job_definition.this.arn_prefix,
-      "${aws_batch_job_definition.this.arn_prefix}:*",
+      local.job_definition_arn_prefix,
+      "${local.job_definition_arn_prefix}:*",
     ]
   }
 }
@@ -379,7 +389,7 @@ resource "aws_scheduler_schedule" "this" {
     input = jsonencode({ for k, v in {
       JobName         = local.name
       JobQueue        = var.job_queue_arn
-      JobDefinition   = aws_batch_job_definition.this.arn_prefix
+      JobDefinition   = local.job_definition_arn_prefix
       ShareIdentifier = var.share_identifier
       ArrayProperties = var.array_size == null ? null : { Size = var.array_size }
     } : k => v if v != null })
@@ -443,7 +453,7 @@ resource "aws_cloudwatch_event_target" "s3" {
   role_arn  = aws_iam_role.events[0].arn
 
   batch_target {
-    job_definition = aws_batch_job_definition.this.arn_prefix
+    job_definition = local.job_definition_arn_prefix
     job_name       = local.name
     array_size     = var.array_size
   }

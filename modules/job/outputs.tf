@@ -4,8 +4,8 @@ output "job_definition_arn" {
 }
 
 output "job_definition_arn_prefix" {
-  description = "ARN of the job definition without revision (submits the latest revision)."
-  value       = try(aws_batch_job_definition.this.arn_prefix, null)
+  description = "ARN of the job definition without revision (submits the latest revision); known at plan time."
+  value       = local.job_definition_arn_prefix
 }
 
 output "job_definition_name" {
