@@ -346,3 +346,26 @@ def test_a_compute_environment_keeps_its_update_policy(local: Local) -> None:
     batch.update_compute_environment(computeEnvironment="fidelity", state="ENABLED")  # no policy: it stays
     described = batch.describe_compute_environments(computeEnvironments=["fidelity"])["computeEnvironments"]
     assert described[0]["updatePolicy"] == policy
+
+
+def test_a_compute_environment_keeps_its_updated_compute_resources(local: Local) -> None:
+    batch, ec2 = local.client("batch"), local.client("ec2")
+    service = local.client("iam").get_role(RoleName="AWSServiceRoleForBatch")["Role"]["Arn"]
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.42.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)]
+    group = ec2.create_security_group(GroupName="fidelity-resize", Description="x", VpcId=vpc)["GroupId"]
+    batch.create_compute_environment(
+        computeEnvironmentName="fidelity-resize",
+        type="MANAGED",
+        state="ENABLED",
+        serviceRole=service,
+        computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": subnets[:1], "securityGroupIds": [group]},
+    )
+    # What Terraform sends for an in-place change of max_vcpus and subnets; moto alone drops both.
+    batch.update_compute_environment(
+        computeEnvironment="fidelity-resize", computeResources={"maxvCpus": 16, "subnets": subnets}
+    )
+    [described] = batch.describe_compute_environments(computeEnvironments=["fidelity-resize"])["computeEnvironments"]
+    resources = described["computeResources"]
+    assert (resources["maxvCpus"], resources["subnets"], resources["type"]) == (16, subnets, "FARGATE")
+    assert resources["securityGroupIds"] == [group]

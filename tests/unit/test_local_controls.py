@@ -56,3 +56,16 @@ def test_a_job_without_a_schedule_says_which_have_one(tmp_path: Path) -> None:
     with pytest.raises(ScheduleUsageError, match="data-quality has no schedule") as raised:
         schedule_name(load_spec(spec_file), "dev", "data-quality")
     assert "csv-ingest" in str(raised.value)
+
+
+def test_an_update_replaces_only_the_compute_resources_it_sets() -> None:
+    from batchplane.local.compute_fidelity import updated_resources
+
+    current = {"type": "EC2", "maxvCpus": 4, "instanceTypes": ["optimal"], "subnets": ["subnet-1"]}
+    assert updated_resources(current, {"maxvCpus": 8, "instanceTypes": ["c6i"]}) == {
+        "type": "EC2",
+        "maxvCpus": 8,
+        "instanceTypes": ["c6i"],
+        "subnets": ["subnet-1"],
+    }
+    assert updated_resources(current, None) == current

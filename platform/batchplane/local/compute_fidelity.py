@@ -1,10 +1,13 @@
-"""Compute environments' ``updatePolicy`` on the local AWS: stored and described, as on AWS.
+"""Compute environment updates on the local AWS: ``updatePolicy`` and ``computeResources`` kept, as on AWS.
 
-moto drops the update policy Terraform sets with UpdateComputeEnvironment (so
-``update_policy`` would show a change after every apply). :func:`install` wraps,
-in the server process, the UpdateComputeEnvironment handler to keep it on the
-compute environment and the DescribeComputeEnvironments handler to return it.
-The policy has no effect locally: moto replaces no instances on update.
+moto drops what UpdateComputeEnvironment changes besides state and service role:
+the update policy Terraform sets (so ``update_policy`` would show a change after
+every apply) and every ``computeResources`` field (so an in-place change of
+``max_vcpus``, instance types or subnets would be planned again after every
+apply). :func:`install` wraps, in the server process, the UpdateComputeEnvironment
+handler to keep both on the compute environment and the DescribeComputeEnvironments
+handler to return the policy. Neither has an effect locally: moto replaces no
+instances on update.
 """
 
 from __future__ import annotations
@@ -32,12 +35,20 @@ def with_update_policies(document: str, policies: Mapping[str, dict[str, Any]]) 
     return json.dumps(answer)
 
 
+def updated_resources(current: Mapping[str, Any], changes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``current`` computeResources with the fields an UpdateComputeEnvironment request sets replaced."""
+    return {**current, **(changes or {})}
+
+
 def updatecomputeenvironment(response: Any) -> str:
     body: str = _update(response)
     policy = response._get_param(PARAMETER)
     environment = response.batch_backend.get_compute_environment(response._get_param("computeEnvironment"))
     if environment is not None and policy is not None:
         setattr(environment, ATTRIBUTE, policy)
+    changes = response._get_param("computeResources")
+    if environment is not None and changes:
+        environment.compute_resources = updated_resources(environment.compute_resources or {}, changes)
     return body
 
 
@@ -49,6 +60,6 @@ def describecomputeenvironments(response: Any) -> str:
 
 
 def install() -> None:
-    """Keep and describe compute environments' update policies."""
+    """Keep what UpdateComputeEnvironment changes: update policies (also described) and compute resources."""
     setattr(batch_responses.BatchResponse, "updatecomputeenvironment", updatecomputeenvironment)  # noqa: B010
     setattr(batch_responses.BatchResponse, "describecomputeenvironments", describecomputeenvironments)  # noqa: B010
