@@ -276,7 +276,7 @@ class FairShare(Model):
     """A fair-share scheduling policy for one queue: weights per share identifier."""
 
     shares: Annotated[
-        dict[ShareIdentifier, Annotated[float, Field(gt=0, le=999.9999)]],
+        dict[ShareIdentifier, Annotated[float, Field(gt=0, le=999.9999, allow_inf_nan=False)]],
         Field(min_length=1, max_length=500),
     ] = Field(
         description="Share identifier -> weight: a share with twice the weight gets twice the compute. "
