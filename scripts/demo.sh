@@ -39,6 +39,8 @@ sys.exit(0 if sys.argv[1] in load_spec(Path("platform.yaml")).platform.pipelines
   step "batchplane pipelines run $pipeline --env $env --local --wait"
   # Its steps, their jobs and array children on stdout; a FAILED execution exits 5 here.
   "$bin/batchplane" pipelines run "$pipeline" --env "$env" --local --wait
+  step "what the report's array children wrote"
+  "$bin/python" scripts/demo_data.py reports "$env"
   ran="; pipeline $pipeline SUCCEEDED"
 else
   ran="; no pipeline $pipeline in platform.yaml"
