@@ -108,3 +108,20 @@ def test_a_kind_change_replaces_the_environment_in_one_apply(repo: LocalRepo) ->
     # Starts where the test above left dev (--dist loadfile keeps a file's tests in order on one worker).
     new = _replace_spot(repo, WIDER, ON_DEMAND, "compute_resources[0].allocation_strategy")
     assert new["computeResources"]["type"] == "EC2"
+
+
+def test_an_in_place_change_is_an_update_that_converges(repo: LocalRepo) -> None:
+    # The ondemand environment (BEST_FIT_PROGRESSIVE, service-linked role) is updated in place: no replacement,
+    # and the local AWS keeps the new computeResources, so the plan after the apply is empty.
+    ondemand = 'module.compute["ondemand"].aws_batch_compute_environment.this'
+    _edit(repo, "    instance_types: [optimal]\n    max_vcpus: 32", "    instance_types: [optimal]\n    max_vcpus: 24")
+    planned = repo.plan_json(ENV)
+    assert [(c["address"], c["actions"]) for c in planned["changes"]] == [(ondemand, ["update"])]
+    assert planned["replacements"] == []
+    applied = repo.run("apply", "--env", ENV, "--local")
+    assert applied.returncode == 0, applied.stderr[-3000:]
+    _, environments = _state(repo)
+    [resized] = [c for c in environments.values() if c["computeEnvironmentName"].startswith(f"acme-{ENV}-ondemand-")]
+    assert resized["computeResources"]["maxvCpus"] == 24
+    replan = repo.plan_json(ENV)
+    assert replan["has_changes"] is False, replan["changes"]
