@@ -196,3 +196,16 @@ def test_validate_exits_3_at_the_line(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.SPEC_INVALID, result.output
     assert "cycle" in result.output
     assert f"platform.yaml:{_line(text, '      a:')}: pipelines.etl.steps.a.depends_on" in result.output
+
+
+def test_a_pipeline_name_too_long_for_its_iam_roles_is_refused_at_its_line(tmp_path: Path) -> None:
+    platform = "p" * 32  # its jobs still fit: ppp…-dev-extract-events is 51 characters
+    name = "n" * 32  # ppp…-dev-nnn…-events is 76, over IAM's 64
+    text = BASE.replace("name: acme", f"name: {platform}") + f"  {name}:\n    steps:\n      a: {{job: extract}}\n"
+    with pytest.raises(SpecError) as raised:
+        parse_spec(text, path=tmp_path / "platform.yaml", check_images=False)
+    [problem] = raised.value.problems
+    assert problem.path == f"pipelines.{name}"
+    assert problem.line == text.splitlines().index(f"  {name}:") + 1
+    assert "too long for IAM" in problem.message
+    assert "shorten the platform, environment or pipeline name" in problem.message

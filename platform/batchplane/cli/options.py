@@ -43,7 +43,7 @@ def load(spec: Path | None) -> Spec:
 
 def known_environments(spec: Spec, envs: list[str] | None, option: str = "--env") -> list[str]:
     """``envs`` unchanged when the spec has every one of them; else a usage error (exit 2) naming the rest."""
-    from batchplane.spec.checks import did_you_mean
+    from batchplane.spec.names import did_you_mean
 
     unknown = sorted(set(envs or []) - set(spec.environments))
     if unknown:

@@ -16,7 +16,7 @@ from batchplane.cli.options import JsonOption, LocalOption, SpecOption, load
 from batchplane.cli.plain import Command, Group
 from batchplane.errors import ChangesPendingError, StateFileError
 from batchplane.files import write_output
-from batchplane.spec.checks import did_you_mean
+from batchplane.spec.names import did_you_mean
 from batchplane.state import read_text
 
 report_app = typer.Typer(

@@ -19,7 +19,7 @@ from batchplane.errors import ChangesPendingError
 from batchplane.local.emulator import require_emulator
 from batchplane.progress import Tracker, tracker
 from batchplane.spec import Spec
-from batchplane.spec.checks import did_you_mean
+from batchplane.spec.names import did_you_mean
 from batchplane.terraform.replacements import ALLOW_FLAG
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ from typing import Any
 
 from batchplane.errors import BatchplaneError, ExitCode, ToolError
 from batchplane.local.emulator import TOOL
-from batchplane.spec.checks import unknown_name
 from batchplane.spec.jobs import parse_duration
 from batchplane.spec.loader import Spec
+from batchplane.spec.names import unknown_name
 
 FIRE = "/moto-api/batchplane/schedules/fire"
 CLOCK = "/moto-api/batchplane/clock"

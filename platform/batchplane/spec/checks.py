@@ -6,20 +6,20 @@ located problems so that every problem of a spec is reported in one run.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from batchplane import layout
 from batchplane.spec.jobs import Job
 from batchplane.spec.locations import Loc
 from batchplane.spec.models import Platform, Queue
+from batchplane.spec.names import unknown_name
 from batchplane.spec.pipeline_checks import check_pipelines
 
 Finding = tuple[Loc, str]
 
-# The longest suffix batchplane adds to "{platform}-{env}-{job}" for an IAM
-# role name ("-events"); IAM role names stop at 64 characters.
+# The longest suffix the job and pipeline modules add to "{platform}-{env}-{name}" for an
+# IAM role name ("-events"); IAM role names stop at 64 characters.
 LONGEST_ROLE_SUFFIX = len("-events")
 IAM_ROLE_NAME_LIMIT = 64
 
@@ -148,28 +148,16 @@ def _images(platform: Platform, images_dir: Path | None) -> Iterator[Finding]:
 
 
 def _name_lengths(platform: Platform) -> Iterator[Finding]:
+    """Jobs and pipelines name IAM roles ``{platform}-{env}-{name}-<suffix>``: they must fit IAM's limit."""
     if not platform.environments:
         return
     longest_env = max(platform.environments, key=len)
-    for name in platform.jobs:
-        role = f"{platform.name}-{longest_env}-{name}"
-        if len(role) + LONGEST_ROLE_SUFFIX > IAM_ROLE_NAME_LIMIT:
-            yield (
-                ("jobs", name),
-                (
+    for section, what in (("jobs", "job"), ("pipelines", "pipeline")):
+        for name in getattr(platform, section):
+            role = f"{platform.name}-{longest_env}-{name}"
+            if len(role) + LONGEST_ROLE_SUFFIX > IAM_ROLE_NAME_LIMIT:
+                yield (
+                    (section, name),
                     f"names derived from it are too long for IAM: {role!r} plus a role suffix exceeds "
-                    f"{IAM_ROLE_NAME_LIMIT} characters; shorten the platform, environment or job name"
-                ),
-            )
-
-
-def unknown_name(what: str, ref: str, known: Collection[str]) -> str:
-    """``no queue named 'nightly' (did you mean 'night'?) (known: ...)``."""
-    names = ", ".join(sorted(known)) or "none defined"
-    return f"no {what} named {ref!r}{did_you_mean(ref, known)} (known: {names})"
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """`` (did you mean 'prod'?)`` for the closest known name, or nothing when none is close."""
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+                    f"{IAM_ROLE_NAME_LIMIT} characters; shorten the platform, environment or {what} name",
+                )

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ValidationError
 
 from batchplane import layout
 from batchplane.errors import SpecError, SpecNotFoundError, SpecProblem
-from batchplane.spec.checks import check_references, unknown_name
+from batchplane.spec.checks import check_references
 from batchplane.spec.jobs import Job
 from batchplane.spec.locations import Loc, Locations
 from batchplane.spec.models import Compute, Environment, Platform, Queue
+from batchplane.spec.names import unknown_name
 from batchplane.spec.overrides import apply_overrides, override_problem
 from batchplane.spec.schema_errors import error_message, quote_hint
 from batchplane.spec.yaml_source import parse_yaml

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from batchplane.errors import SpecProblem
-from batchplane.spec.checks import did_you_mean
 from batchplane.spec.locations import Loc, Locations, dotted
 from batchplane.spec.models import OVERRIDABLE_SECTIONS
+from batchplane.spec.names import did_you_mean
 
 
 def apply_overrides(

@@ -19,16 +19,13 @@ from collections.abc import Collection, Iterator
 
 from batchplane.spec.locations import Loc
 from batchplane.spec.models import Platform
+from batchplane.spec.names import unknown_name
 from batchplane.spec.pipelines import Pipeline
 
 Finding = tuple[Loc, str]
 
 MAX_DEPENDENCIES = 20
 """AWS Batch: "a job can express a dependency on up to 20 other jobs" (User Guide, Job dependencies)."""
-
-# The longest suffix modules/pipeline adds to "{platform}-{env}-{pipeline}" for a role name.
-LONGEST_ROLE_SUFFIX = len("-events")
-IAM_ROLE_NAME_LIMIT = 64
 
 
 def check_pipelines(platform: Platform, broken_jobs: Collection[str] = ()) -> Iterator[Finding]:
@@ -40,7 +37,6 @@ def check_pipelines(platform: Platform, broken_jobs: Collection[str] = ()) -> It
         yield from _steps(platform, name, pipeline, broken_jobs)
         yield from _cycle(name, pipeline)
         yield from _triggers(name, pipeline)
-        yield from _name_length(platform, name)
         if name in platform.jobs:
             yield (
                 ("pipelines", name),
@@ -50,8 +46,6 @@ def check_pipelines(platform: Platform, broken_jobs: Collection[str] = ()) -> It
 
 
 def _steps(platform: Platform, name: str, pipeline: Pipeline, broken_jobs: Collection[str]) -> Iterator[Finding]:
-    from batchplane.spec.checks import unknown_name
-
     for step_name, step in pipeline.steps.items():
         loc: Loc = ("pipelines", name, "steps", step_name)
         job = platform.jobs.get(step.job)
@@ -110,16 +104,3 @@ def _triggers(name: str, pipeline: Pipeline) -> Iterator[Finding]:
                 "a pipeline trigger passes the object as the execution's input, not as a job parameter: "
                 "remove parameter (steps take their parameters from the spec)",
             )
-
-
-def _name_length(platform: Platform, name: str) -> Iterator[Finding]:
-    if not platform.environments:
-        return
-    longest_env = max(platform.environments, key=len)
-    role = f"{platform.name}-{longest_env}-{name}"
-    if len(role) + LONGEST_ROLE_SUFFIX > IAM_ROLE_NAME_LIMIT:
-        yield (
-            ("pipelines", name),
-            f"names derived from it are too long for IAM: {role!r} plus a role suffix exceeds "
-            f"{IAM_ROLE_NAME_LIMIT} characters; shorten the platform, environment or pipeline name",
-        )

@@ -14,10 +14,10 @@ from batchplane.capacity import fargate
 from batchplane.capacity.catalogue import KEYWORD_FAMILIES, Expansion, catalogue, expand
 from batchplane.capacity.placement import GPUS, MEMORY, Demand, Placement
 from batchplane.policy.rules.context import Check, Context, Rule, compute_address, here, job_address, queue_address
-from batchplane.spec.checks import did_you_mean
 from batchplane.spec.jobs import Job
 from batchplane.spec.locations import Loc
 from batchplane.spec.models import Compute
+from batchplane.spec.names import did_you_mean
 
 _FIELD_OF = {GPUS: "gpus", MEMORY: "memory_mib"}
 
