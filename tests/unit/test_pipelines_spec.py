@@ -209,3 +209,12 @@ def test_a_pipeline_name_too_long_for_its_iam_roles_is_refused_at_its_line(tmp_p
     assert problem.line == text.splitlines().index(f"  {name}:") + 1
     assert "too long for IAM" in problem.message
     assert "shorten the platform, environment or pipeline name" in problem.message
+
+
+def test_a_step_problem_is_reported_in_the_same_run_as_a_schema_error_elsewhere(tmp_path: Path) -> None:
+    text = BASE.replace("command: [run]}\npipelines:", "command: [run], gpus: true}\npipelines:")
+    text += "  etl:\n    steps:\n      a: {job: extrct}\n"
+    with pytest.raises(SpecError) as raised:
+        parse_spec(text, path=tmp_path / "platform.yaml", check_images=False)
+    paths = [problem.path for problem in raised.value.problems]
+    assert paths == ["jobs.load.gpus", "pipelines.etl.steps.a.job"]

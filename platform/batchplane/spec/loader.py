@@ -22,6 +22,7 @@ from batchplane.spec.locations import Loc, Locations
 from batchplane.spec.models import Compute, Environment, Platform, Queue
 from batchplane.spec.names import unknown_name
 from batchplane.spec.overrides import apply_overrides, override_problem
+from batchplane.spec.pipelines import Pipeline
 from batchplane.spec.schema_errors import error_message, quote_hint
 from batchplane.spec.yaml_source import parse_yaml
 
@@ -154,7 +155,7 @@ def _validate(document: dict[str, Any], locations: Locations, prefix: Loc) -> tu
 def _partial_platform(document: dict[str, Any]) -> tuple[Platform, dict[str, frozenset[str]]]:
     """The parts of an invalid spec that parse, for reference checks in the same run.
 
-    Each environment, compute environment, queue and job is validated by itself; a
+    Each environment, compute environment, queue, job and pipeline is validated by itself; a
     field with a problem is dropped (it is reported already) when the entry then
     validates without it. Entries that still fail are returned by name, so that
     references to them are not reported as unknown.
@@ -163,6 +164,7 @@ def _partial_platform(document: dict[str, Any]) -> tuple[Platform, dict[str, fro
     compute, broken_compute = _entries(document, "compute", Compute)
     queues, broken_queues = _entries(document, "queues", Queue)
     jobs, broken_jobs = _entries(document, "jobs", Job)
+    pipelines, _ = _entries(document, "pipelines", Pipeline)
     name = document.get("name")
     partial = Platform.model_construct(
         version=1,
@@ -172,6 +174,7 @@ def _partial_platform(document: dict[str, Any]) -> tuple[Platform, dict[str, fro
         compute=compute,
         queues=queues,
         jobs=jobs,
+        pipelines=pipelines,
     )
     return partial, {"compute": broken_compute, "queues": broken_queues, "jobs": broken_jobs}
 
