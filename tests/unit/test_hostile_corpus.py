@@ -340,6 +340,22 @@ CASES: list[Case] = [
     ),
     Case("emulator-state-is-a-folder", ["local", "status"], S, ("emulator.json", "folder"), folder_at(EMULATOR)),
     Case("registry-state-bad-json", ["local", "status"], S, ("registry.json",), file_bytes(REGISTRY, b"[")),
+    Case(
+        "emulator-state-bad-json-fire",
+        ["local", "fire", "csv-ingest", "--env", "dev"],
+        S,
+        ("emulator.json",),
+        file_bytes(EMULATOR, b"{pid: 1"),
+    ),
+    Case("emulator-state-bad-json-clock", ["local", "clock"], S, ("emulator.json",), file_bytes(EMULATOR, b"{pid: 1")),
+    Case(
+        "emulator-state-bad-json-pipeline-status",
+        ["pipelines", "status", "nightly-1", "--env", "dev", "--local"],
+        S,
+        ("emulator.json",),
+        file_bytes(EMULATOR, b"{pid: 1"),
+    ),
+    Case("fire-unknown-name", ["local", "fire", "csv-ingst", "--env", "dev"], V, ("csv-ingest",)),
     # --- file-system shapes in trees batchplane owns: refused, nothing followed -------------
     Case(
         "root-bookkeeping-symlink",
