@@ -4,7 +4,8 @@ AWS's forms: ``at(yyyy-mm-ddThh:mm:ss)`` fires once; ``rate(N minute|minutes|hou
 hours|day|days)`` every N units from its start; ``cron(minutes hours day-of-month
 month day-of-week year)`` with ``*``, ``?``, lists, ranges, ``/`` steps, month
 and weekday names, and day-of-week 1-7 = SUN-SAT. Times are read in the
-schedule's time zone. ``L``, ``W`` and ``#`` are not supported here (the local
+schedule's time zone; the fields' ranges and names are the spec grammar's
+(:data:`batchplane.spec.schedule.CRON_FIELDS`). ``L``, ``W`` and ``#`` are not supported here (the local
 AWS says so in its log and does not fire such a schedule).
 """
 
@@ -15,19 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from batchplane.spec.schedule import CRON_FIELDS, CronField
+
 UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
-MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-MONTHS = {m: i for i, m in enumerate(MONTH_NAMES, start=1)}
-WEEKDAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
-# (low, high, names) per field: minutes, hours, day-of-month, month, day-of-week, year.
-FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = (
-    (0, 59, {}),
-    (0, 23, {}),
-    (1, 31, {}),
-    (1, 12, MONTHS),
-    (1, 7, WEEKDAYS),
-    (1970, 2199, {}),
-)
 HORIZON_DAYS = 366 * 5
 
 
@@ -56,29 +47,28 @@ class Cron:
         )
 
 
-def _value(text: str, names: dict[str, int]) -> int:
-    upper = text.upper()
-    if upper in names:
-        return names[upper]
-    if not text.isdigit():
-        raise ExpressionError(f"unsupported cron value {text!r} (L, W and # are not supported locally)")
-    return int(text)
+def _value(text: str, field: CronField) -> int:
+    try:
+        return field.value(text)
+    except ValueError as error:
+        raise ExpressionError(f"{error} (L, W and # are not supported locally)") from None
 
 
-def _field(text: str, low: int, high: int, names: dict[str, int]) -> frozenset[int] | None:
+def _field(text: str, field: CronField) -> frozenset[int] | None:
     if text == "?":
         return None
     values: set[int] = set()
     for part in text.split(","):
         base, _, step_text = part.partition("/")
         step = int(step_text) if step_text else 1
+        low, high = field.low, field.high
         if base == "*":
             start, end = low, high
         elif "-" in base:
             first, last = base.split("-", 1)
-            start, end = _value(first, names), _value(last, names)
+            start, end = _value(first, field), _value(last, field)
         else:
-            start = _value(base, names)
+            start = _value(base, field)
             end = high if step_text else start
         if not (low <= start <= high and low <= end <= high) or step < 1:
             raise ExpressionError(f"cron field {text!r} is outside {low}-{high}")
@@ -91,7 +81,7 @@ def parse_cron(body: str) -> Cron:
     parts = body.split()
     if len(parts) != 6:
         raise ExpressionError(f"cron needs 6 fields (minutes hours day-of-month month day-of-week year): {body!r}")
-    fields = [_field(text, low, high, names) for text, (low, high, names) in zip(parts, FIELDS, strict=True)]
+    fields = [_field(text, field) for text, field in zip(parts, CRON_FIELDS, strict=True)]
     minutes, hours, days, months, weekdays, years = fields
     if minutes is None or hours is None or months is None or years is None:
         raise ExpressionError(f"'?' is only allowed in day-of-month or day-of-week: {body!r}")

@@ -31,7 +31,7 @@ WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
 
 @dataclass(frozen=True)
-class _Field:
+class CronField:
     name: str
     low: int
     high: int
@@ -52,15 +52,15 @@ class _Field:
         return f" or one of {self.names[0]}-{self.names[-1]}" if self.names else ""
 
 
-_FIELDS = (
-    _Field("minutes", 0, 59),
-    _Field("hours", 0, 23),
-    _Field("day-of-month", 1, 31),
-    _Field("month", 1, 12, MONTHS),
-    _Field("day-of-week", 1, 7, WEEKDAYS),
-    _Field("year", 1970, 2199),
+CRON_FIELDS: tuple[CronField, ...] = (
+    CronField("minutes", 0, 59),
+    CronField("hours", 0, 23),
+    CronField("day-of-month", 1, 31),
+    CronField("month", 1, 12, MONTHS),
+    CronField("day-of-week", 1, 7, WEEKDAYS),
+    CronField("year", 1970, 2199),
 )
-_DAY_OF_MONTH, _DAY_OF_WEEK = _FIELDS[2], _FIELDS[4]
+_DAY_OF_MONTH, _DAY_OF_WEEK = CRON_FIELDS[2], CRON_FIELDS[4]
 
 
 def schedule_problem(expression: str) -> str | None:
@@ -114,7 +114,7 @@ def _check_cron(expression: str) -> None:
     day_of_month, day_of_week = fields[2], fields[4]
     if (day_of_month == "?") == (day_of_week == "?"):
         raise ValueError("exactly one of day-of-month and day-of-week must be '?'")
-    for spec, text in zip(_FIELDS, fields, strict=True):
+    for spec, text in zip(CRON_FIELDS, fields, strict=True):
         if text == "?" and spec in (_DAY_OF_MONTH, _DAY_OF_WEEK):
             continue
         if spec is _DAY_OF_MONTH and _special_day_of_month(text):
@@ -125,7 +125,7 @@ def _check_cron(expression: str) -> None:
             _check_item(spec, item)
 
 
-def _check_item(spec: _Field, item: str) -> None:
+def _check_item(spec: CronField, item: str) -> None:
     """``*``, ``*/n``, ``v``, ``v/n``, ``a-b`` or ``a-b/n``."""
     base, slash, step = item.partition("/")
     if slash:
